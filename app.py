@@ -1,0 +1,75 @@
+"""Closeloop: the application factory."""
+
+import os
+
+from flask import Flask
+from flask_cors import CORS
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import settings
+from database import db, render_migration_item
+
+migrate = Migrate()
+limiter = Limiter(get_remote_address)
+
+# The routes other origins may call from a browser.
+CROSS_ORIGIN_ROUTES = (r"/capture/clicks", r"/leads")
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Create and configure the Closeloop application."""
+    app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    settings.configure(app, test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    if app.config["PROXY_COUNT"]:
+        hops = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.join(app.root_path, "migrations"),
+        render_as_batch=True,
+        render_item=render_migration_item,
+    )
+    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    limiter.init_app(app)
+    allowed = app.config["ALLOWED_ORIGINS"]
+    any_origin = not allowed and app.config["ENVIRONMENT"] == "development"
+    CORS(
+        app,
+        resources={route: {} for route in CROSS_ORIGIN_ROUTES},
+        origins="*" if any_origin else list(allowed),
+        allow_headers=["Content-Type", "Idempotency-Key"],
+        max_age=86400,
+    )
+
+    import errors
+
+    errors.register_error_handlers(app)
+
+    from capture import views as capture_views
+
+    app.register_blueprint(capture_views.bp)
+    if app.config["ENVIRONMENT"] == "development":
+        from demo import views as demo_views
+
+        app.register_blueprint(demo_views.bp)
+
+    @app.get("/healthz")
+    def healthz():
+        """Report whether the service can reach its database."""
+        try:
+            db.session.execute(text("SELECT 1"))
+        except SQLAlchemyError:
+            db.session.rollback()
+            return {"status": "unavailable", "database": "unreachable"}, 503
+        return {"status": "ok", "database": "ok"}
+
+    return app

@@ -1,0 +1,1 @@
+"""Click-ID capture: the parameter registry, the capture script and click registration."""

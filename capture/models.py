@@ -1,0 +1,31 @@
+"""Recorded ad clicks: the trusted, server-side first-seen time of each click ID."""
+
+from datetime import datetime
+
+from sqlalchemy import String, UniqueConstraint, insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, mapped_column
+
+from database import UTCDateTime, db
+
+DIALECT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+class Click(db.Model):
+    __tablename__ = "clicks"
+    __table_args__ = (UniqueConstraint("param", "click_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    param: Mapped[str] = mapped_column(String(16))
+    click_id: Mapped[str] = mapped_column(String(255))
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    landing_url: Mapped[str | None] = mapped_column(String(2048))
+
+
+def insert_new_clicks(dialect: str, rows: list[dict]):
+    """Return an INSERT of the rows that skips click IDs already recorded."""
+    if dialect not in DIALECT_INSERTS:
+        return insert(Click).values(rows)
+    statement = DIALECT_INSERTS[dialect](Click).values(rows)
+    return statement.on_conflict_do_nothing(index_elements=["param", "click_id"])

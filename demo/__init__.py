@@ -1,0 +1,1 @@
+"""A demo landing page and lead form, served in development only."""

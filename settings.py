@@ -1,0 +1,63 @@
+"""Configuration: defaults in code, overrides from CLOSELOOP_* environment variables."""
+
+import os
+import re
+
+from flask import Flask
+
+DEV_SECRET_KEY = "dev-only-secret-change-me"
+POSTGRES_DRIVER = "postgresql+psycopg://"
+
+
+def defaults(app: Flask) -> dict:
+    """Return the development defaults, with data kept under the instance folder."""
+    return {
+        "ENVIRONMENT": "development",
+        "SECRET_KEY": DEV_SECRET_KEY,
+        "DATABASE_URL": "sqlite:///" + os.path.join(app.instance_path, "closeloop.db"),
+        "ALLOWED_ORIGINS": "",
+        "DEFAULT_COUNTRY": "US",
+        "DEFAULT_TIMEZONE": "UTC",
+        "EXPORT_DIR": os.path.join(app.instance_path, "exports"),
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "CLICK_RATE_LIMIT": "120 per minute",
+        "PROXY_COUNT": 0,
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+    }
+
+
+def database_uri(url: str) -> str:
+    """Return the SQLAlchemy URL for a database URL, using psycopg 3 for PostgreSQL."""
+    return re.sub(r"^postgres(ql)?://", POSTGRES_DRIVER, url)
+
+
+def parse_origins(value: str | list | tuple) -> tuple[str, ...]:
+    """Return normalised origins from a list or a comma- or space-separated string."""
+    items = re.split(r"[\s,]+", value) if isinstance(value, str) else value
+    return tuple(item.strip().rstrip("/").lower() for item in items if item.strip())
+
+
+def configure(app: Flask, test_config: dict | None) -> None:
+    """Load defaults, then the environment (or the test mapping), and check them."""
+    app.config.from_mapping(defaults(app))
+    if test_config is None:
+        app.config.from_prefixed_env("CLOSELOOP", loads=str)
+    else:
+        app.config.from_mapping(test_config)
+    config = app.config
+    config["SQLALCHEMY_DATABASE_URI"] = database_uri(config["DATABASE_URL"])
+    config["ALLOWED_ORIGINS"] = parse_origins(config["ALLOWED_ORIGINS"])
+    config["PROXY_COUNT"] = int(config["PROXY_COUNT"])
+    config["MAX_CONTENT_LENGTH"] = int(config["MAX_CONTENT_LENGTH"])
+    production = config["ENVIRONMENT"] == "production"
+    config.setdefault("SESSION_COOKIE_SECURE", production)
+    config.setdefault("SESSION_COOKIE_HTTPONLY", True)
+    config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    if config["ENVIRONMENT"] not in ("development", "production"):
+        raise RuntimeError("CLOSELOOP_ENVIRONMENT must be 'development' or 'production'.")
+    if production and (config["SECRET_KEY"] == DEV_SECRET_KEY or len(config["SECRET_KEY"]) < 32):
+        raise RuntimeError(
+            "Refusing to start in production with the development secret key: set "
+            "CLOSELOOP_SECRET_KEY to a random value of at least 32 characters, e.g. "
+            "python -c 'import secrets; print(secrets.token_urlsafe(48))'."
+        )
