@@ -5,7 +5,7 @@ import re
 
 from flask import Flask
 
-DEV_SECRET_KEY = "dev-only-secret-change-me"
+DEV_SECRET_KEY = "dev-only-secret-change-me"  # noqa: S105 - refused in production
 POSTGRES_DRIVER = "postgresql+psycopg://"
 
 
@@ -50,9 +50,8 @@ def configure(app: Flask, test_config: dict | None) -> None:
     config["PROXY_COUNT"] = int(config["PROXY_COUNT"])
     config["MAX_CONTENT_LENGTH"] = int(config["MAX_CONTENT_LENGTH"])
     production = config["ENVIRONMENT"] == "production"
-    config.setdefault("SESSION_COOKIE_SECURE", production)
-    config.setdefault("SESSION_COOKIE_HTTPONLY", True)
-    config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    config["SESSION_COOKIE_SECURE"] = production
+    config["SESSION_COOKIE_SAMESITE"] = "Lax"
     if config["ENVIRONMENT"] not in ("development", "production"):
         raise RuntimeError("CLOSELOOP_ENVIRONMENT must be 'development' or 'production'.")
     if production and (config["SECRET_KEY"] == DEV_SECRET_KEY or len(config["SECRET_KEY"]) < 32):

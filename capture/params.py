@@ -5,8 +5,8 @@ registry injected when it is served, so the browser and the server agree on ever
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 MAX_VALUE_LENGTH = 500
 EMPTY_VALUES = frozenset({"", "null", "undefined"})

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from calmjs.parse import es5
-from zopfli.gzip import compress as gzip_compress
 from calmjs.parse.unparsers.es5 import minify_print
+from zopfli.gzip import compress as gzip_compress
 
 from capture.params import CLICK_ID_PARAMS, PARAMS
 

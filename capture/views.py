@@ -1,6 +1,6 @@
 """Public capture endpoints: the script and click registration."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from flask import Blueprint, Response, current_app, request
@@ -40,7 +40,7 @@ def script():
         response.content_encoding = "gzip"
     response.vary.add("Accept-Encoding")
     response.set_etag(built.etag + ("-gz" if gzipped else ""))
-    response.last_modified = datetime.fromtimestamp(int(built.mtime), timezone.utc)
+    response.last_modified = datetime.fromtimestamp(int(built.mtime), UTC)
     response.cache_control.public = True
     response.cache_control.max_age = SCRIPT_MAX_AGE
     return response.make_conditional(request)
@@ -61,7 +61,7 @@ def register_click():
         param = find_param(str(name))
         report[param.name if param else name] = value
     report = ClickReportSchema().load(report)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rows = [
         {
             "platform": PARAMS_BY_KEY[name].platform,

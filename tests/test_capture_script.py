@@ -121,7 +121,7 @@ def test_https_page_gets_a_secure_cookie(page, context, https_site, live_server)
         (f"?gclid=one&gclid={GCLID}", {"gclid": GCLID}),
         (f"#/offer?gclid={GCLID}", {"gclid": GCLID}),
         (f"#gclid={GCLID}", {"gclid": GCLID}),
-        (f"?gbraid=0AAAAA-b_c&wbraid=CjkK-x_Y", {"gbraid": "0AAAAA-b_c", "wbraid": "CjkK-x_Y"}),
+        ("?gbraid=0AAAAA-b_c&wbraid=CjkK-x_Y", {"gbraid": "0AAAAA-b_c", "wbraid": "CjkK-x_Y"}),
     ],
 )
 def test_parameters_are_read_as_the_spec_says(page, site, live_server, query, expected):
@@ -146,8 +146,9 @@ def test_parameters_are_read_as_the_spec_says(page, site, live_server, query, ex
 )
 def test_invalid_values_are_not_filled(page, site, live_server, query):
     site.pages["/landing"] = html(
-        live_server, '<form id="lead" data-closeloop><input name="msclkid"><input name="gclid">'
-        '<input name="utm_source"></form>'
+        live_server,
+        '<form id="lead" data-closeloop><input name="msclkid"><input name="gclid">'
+        '<input name="utm_source"></form>',
     )
     page.goto(f"{site.url}/landing{query}")
     page.wait_for_selector("#lead input[name=submission_id]", state="attached")
@@ -254,9 +255,9 @@ def test_clicks_older_than_90_days_are_forgotten(page, site, live_server):
     open_landing(page, site, live_server, "")
     old = int(time.time() * 1000) - 91 * DAY * 1000
     page.evaluate(
-        "t => { document.cookie = '_closeloop=; max-age=0; path=/'; localStorage.setItem("
-        "'_closeloop', JSON.stringify({c: {microsoft: {t, v: {msclkid: '%s'}}}})); }" % MSCLKID,
-        old,
+        "([t, msclkid]) => { document.cookie = '_closeloop=; max-age=0; path=/';"
+        "localStorage.setItem('_closeloop', JSON.stringify({c: {microsoft: {t, v: {msclkid}}}})); }",
+        [old, MSCLKID],
     )
     page.reload()
     page.wait_for_function("window.closeloop")
@@ -272,8 +273,9 @@ def test_clicks_older_than_90_days_are_forgotten(page, site, live_server):
         ("_uetmsclkid", "_uetnot-valid", {}),
     ],
 )
-def test_ids_stored_by_other_snippets_are_read(page, context, site, live_server, name, value,
-                                               expected):
+def test_ids_stored_by_other_snippets_are_read(
+    page, context, site, live_server, name, value, expected
+):
     value = value.format(now=int(time.time()) - 3600)
     context.add_cookies([{"name": name, "value": value, "url": site.url}])
     open_landing(page, site, live_server, "")
@@ -345,7 +347,11 @@ def test_new_click_is_registered_once_with_the_server_time(page, app, site, live
 
 def test_consent_required_keeps_the_click_in_memory_only(page, context, app, site, live_server):
     open_landing(
-        page, site, live_server, f"?msclkid={MSCLKID}", attrs='data-consent="required"',
+        page,
+        site,
+        live_server,
+        f"?msclkid={MSCLKID}",
+        attrs='data-consent="required"',
         body=LEAD_FORM.format(service=live_server.url),
     )
     page.wait_for_selector("#lead input[name=msclkid]", state="attached")
@@ -386,7 +392,7 @@ def test_blocked_storage_does_not_break_the_page(page, site, live_server):
         "{get() { throw new DOMException('blocked', 'SecurityError'); }});</script>"
     )
     site.pages["/landing"] = (
-        f"<!doctype html><html><head>{head}<script src=\"{live_server.url}/capture.js\">"
+        f'<!doctype html><html><head>{head}<script src="{live_server.url}/capture.js">'
         f"</script></head><body>{LEAD_FORM.format(service=live_server.url)}</body></html>"
     )
     page.goto(f"{site.url}/landing?msclkid={MSCLKID}")
