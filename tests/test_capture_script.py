@@ -256,7 +256,8 @@ def test_clicks_older_than_90_days_are_forgotten(page, site, live_server):
     old = int(time.time() * 1000) - 91 * DAY * 1000
     page.evaluate(
         "([t, msclkid]) => { document.cookie = '_closeloop=; max-age=0; path=/';"
-        "localStorage.setItem('_closeloop', JSON.stringify({c: {microsoft: {t, v: {msclkid}}}})); }",
+        "const state = {c: {microsoft: {t, v: {msclkid}}}};"
+        "localStorage.setItem('_closeloop', JSON.stringify(state)); }",
         [old, MSCLKID],
     )
     page.reload()
