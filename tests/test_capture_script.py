@@ -399,3 +399,15 @@ def test_blocked_storage_does_not_break_the_page(page, site, live_server):
     page.goto(f"{site.url}/landing?msclkid={MSCLKID}")
     page.wait_for_selector("#lead input[name=msclkid]", state="attached")
     assert hidden(page)["msclkid"] == MSCLKID
+
+
+def test_demo_landing_then_form_shows_the_ids(page, live_server):
+    page.goto(f"{live_server.url}/demo/")
+    page.click("#try-link")
+    page.click("#form-link")
+    page.wait_for_function("document.querySelector('[name=msclkid]').value")
+    assert page.input_value("[name=msclkid]") == "f894f652ea334e739002f7167ab8f8e3"
+    assert page.input_value("[name=gclid]") == "Cj0KCQjw-demo_gclid"
+    assert page.input_value("[name=landing_url]", strict=False).endswith(
+        "/demo/?msclkid=f894f652ea334e739002f7167ab8f8e3&gclid=Cj0KCQjw-demo_gclid"
+    )
