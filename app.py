@@ -54,9 +54,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     errors.register_error_handlers(app)
 
+    from capture import rejections
     from capture import views as capture_views
+    from leads import views as lead_views
 
     app.register_blueprint(capture_views.bp)
+    app.register_blueprint(rejections.bp)
+    app.register_blueprint(lead_views.bp)
+    app.after_request(rejections.count_refused_posts)
     if app.config["ENVIRONMENT"] == "development":
         from demo import views as demo_views
 

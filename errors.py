@@ -1,15 +1,28 @@
-"""One shape for every public error: {"code", "status", "message", "errors"}."""
+"""One shape for every error: JSON {"code", "status", "message", "errors"} for programs,
+a plain page that says what to fix for people."""
 
 import logging
 
-from flask import Flask, json
+from flask import Flask, json, render_template, request
 from marshmallow import ValidationError
-from werkzeug.exceptions import HTTPException, InternalServerError, UnprocessableEntity
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import (
+    HTTPException,
+    InternalServerError,
+    ServiceUnavailable,
+    UnprocessableEntity,
+)
 from werkzeug.http import HTTP_STATUS_CODES
 
 from database import db
 
 log = logging.getLogger(__name__)
+
+
+def wants_json() -> bool:
+    """Tell whether the client is a program: a JSON body, or JSON preferred over HTML."""
+    accept = request.accept_mimetypes
+    return request.is_json or accept["application/json"] > accept["text/html"]
 
 
 def error_body(code: int, message: str | None = None, errors: dict | None = None) -> dict:
@@ -18,34 +31,47 @@ def error_body(code: int, message: str | None = None, errors: dict | None = None
     return {"code": code, "status": status, "message": message or status, "errors": errors or {}}
 
 
-def json_error(error: HTTPException, errors: dict | None = None):
-    """Turn an HTTP error into a JSON answer, keeping headers such as Retry-After."""
+def error_response(error: HTTPException, errors: dict | None = None):
+    """Answer an HTTP error in the client's language, keeping headers such as Retry-After."""
     response = error.get_response()
-    response.data = json.dumps(error_body(error.code, error.description, errors))
-    response.content_type = "application/json"
+    body = error_body(error.code, error.description, errors)
+    if wants_json():
+        response.data = json.dumps(body)
+        response.content_type = "application/json"
+    else:
+        response.data = render_template("error.html", **body)
+        response.content_type = "text/html; charset=utf-8"
     return response
 
 
 def handle_http_error(error: HTTPException):
-    """Answer an HTTP error as JSON."""
-    return json_error(error)
+    """Answer an HTTP error."""
+    return error_response(error)
 
 
 def handle_validation_error(error: ValidationError):
     """Answer a marshmallow validation failure as 422 with a message per field."""
     messages = error.messages if isinstance(error.messages, dict) else {"_schema": error.messages}
-    return json_error(UnprocessableEntity("The request has invalid fields."), messages)
+    return error_response(UnprocessableEntity("Some fields need fixing."), messages)
+
+
+def handle_database_unavailable(error: OperationalError):
+    """Answer 503 when the database cannot be reached: never a false success."""
+    db.session.rollback()
+    log.error("Database unavailable: %s", type(error.orig).__name__)
+    return error_response(ServiceUnavailable("Nothing was saved. Please try again shortly."))
 
 
 def handle_unexpected_error(error: Exception):
     """Roll back, log, and answer 500 without internals."""
     db.session.rollback()
     log.exception("Unhandled error")
-    return json_error(InternalServerError())
+    return error_response(InternalServerError())
 
 
 def register_error_handlers(app: Flask) -> None:
-    """Install the JSON error handlers."""
+    """Install the error handlers."""
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(ValidationError, handle_validation_error)
+    app.register_error_handler(OperationalError, handle_database_unavailable)
     app.register_error_handler(Exception, handle_unexpected_error)

@@ -21,6 +21,9 @@ def defaults(app: Flask) -> dict:
         "EXPORT_DIR": os.path.join(app.instance_path, "exports"),
         "RATELIMIT_STORAGE_URI": "memory://",
         "CLICK_RATE_LIMIT": "120 per minute",
+        "LEAD_QUARANTINE_LIMIT": "10 per minute",
+        "LEAD_RATE_LIMIT": "30 per minute",
+        "HONEYPOT_FIELD": "_gotcha",
         "PROXY_COUNT": 0,
         "MAX_CONTENT_LENGTH": 64 * 1024,
     }

@@ -1,0 +1,79 @@
+"""Count every refused public post by day, endpoint and reason, for the operator."""
+
+import logging
+from datetime import date, datetime, timezone
+
+import click
+from flask import Blueprint, Response, request
+from sqlalchemy import Date, Integer, String, func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from database import db
+
+log = logging.getLogger(__name__)
+
+REASONS = {
+    400: "malformed_body",
+    403: "origin_not_allowed",
+    413: "too_large",
+    415: "unsupported_type",
+    422: "invalid_fields",
+    429: "rate_limited",
+}
+COUNTED_ENDPOINTS = frozenset({"capture.register_click", "leads.create"})
+UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+bp = Blueprint("rejections", __name__, cli_group=None)
+
+
+class Rejection(db.Model):
+    __tablename__ = "rejections"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+def count_rejection(endpoint: str, reason: str) -> None:
+    """Add one to today's count, in a transaction of its own; never fail the request."""
+    today = datetime.now(timezone.utc).date()
+    try:
+        with db.engine.begin() as connection:
+            insert = UPSERTS[connection.dialect.name](Rejection)
+            statement = insert.values(day=today, endpoint=endpoint, reason=reason, count=1)
+            connection.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["day", "endpoint", "reason"],
+                    set_={"count": Rejection.count + 1},
+                )
+            )
+    except SQLAlchemyError:
+        log.warning("Could not count a rejected post (%s, %s)", endpoint, reason)
+
+
+def count_refused_posts(response: Response) -> Response:
+    """After a public post is refused, count it under its reason."""
+    endpoint = request.endpoint or ""
+    reason = REASONS.get(response.status_code)
+    if request.method == "POST" and reason and endpoint in COUNTED_ENDPOINTS:
+        count_rejection(endpoint, reason)
+    return response
+
+
+@bp.cli.command("rejections")
+@click.option("--days", default=7, show_default=True, help="How many days back to show.")
+def rejections_command(days: int) -> None:
+    """Show refused public posts per day, endpoint and reason."""
+    since = datetime.now(timezone.utc).date().toordinal() - days + 1
+    rows = db.session.execute(
+        db.select(Rejection)
+        .where(Rejection.day >= date.fromordinal(since))
+        .order_by(Rejection.day.desc(), Rejection.endpoint, Rejection.reason)
+    ).scalars()
+    lines = [f"{r.day}  {r.endpoint:<24} {r.reason:<20} {r.count:>8}" for r in rows]
+    click.echo("\n".join(lines) if lines else f"No refused posts in the last {days} days.")
+    total = db.session.scalar(db.select(func.coalesce(func.sum(Rejection.count), 0)))
+    click.echo(f"All time: {total}")

@@ -1,0 +1,1 @@
+"""Lead intake: the public POST /leads and the stored leads."""
