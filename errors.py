@@ -25,6 +25,12 @@ def wants_json() -> bool:
     return request.is_json or accept["application/json"] > accept["text/html"]
 
 
+def prefers_html() -> bool:
+    """Tell whether the client is a person's browser; programs and curl get JSON."""
+    accept = request.accept_mimetypes
+    return not request.is_json and accept["text/html"] > accept["application/json"]
+
+
 def error_body(code: int, message: str | None = None, errors: dict | None = None) -> dict:
     """Return the JSON body of an error answer."""
     status = HTTP_STATUS_CODES.get(code, "Error")
@@ -35,12 +41,12 @@ def error_response(error: HTTPException, errors: dict | None = None):
     """Answer an HTTP error in the client's language, keeping headers such as Retry-After."""
     response = error.get_response()
     body = error_body(error.code, error.description, errors)
-    if wants_json():
-        response.data = json.dumps(body)
-        response.content_type = "application/json"
-    else:
+    if prefers_html():
         response.data = render_template("error.html", **body)
         response.content_type = "text/html; charset=utf-8"
+    else:
+        response.data = json.dumps(body)
+        response.content_type = "application/json"
     return response
 
 

@@ -1,7 +1,7 @@
 """Count every refused public post by day, endpoint and reason, for the operator."""
 
 import logging
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import click
 from flask import Blueprint, Response, request
@@ -39,7 +39,7 @@ class Rejection(db.Model):
 
 def count_rejection(endpoint: str, reason: str) -> None:
     """Add one to today's count, in a transaction of its own; never fail the request."""
-    today = datetime.now(timezone.utc).date()
+    today = datetime.now(UTC).date()
     try:
         with db.engine.begin() as connection:
             insert = UPSERTS[connection.dialect.name](Rejection)
@@ -67,7 +67,7 @@ def count_refused_posts(response: Response) -> Response:
 @click.option("--days", default=7, show_default=True, help="How many days back to show.")
 def rejections_command(days: int) -> None:
     """Show refused public posts per day, endpoint and reason."""
-    since = datetime.now(timezone.utc).date().toordinal() - days + 1
+    since = datetime.now(UTC).date().toordinal() - days + 1
     rows = db.session.execute(
         db.select(Rejection)
         .where(Rejection.day >= date.fromordinal(since))

@@ -1,7 +1,7 @@
 """POST /leads: the public lead intake, and its built-in thank-you page."""
 
 import secrets
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_limiter.util import get_remote_address
@@ -19,6 +19,7 @@ from leads.schemas import LeadSchema
 from leads.submission import split_submission
 
 bp = Blueprint("leads", __name__, template_folder="templates")
+
 
 def _refuse_limit() -> str:
     return current_app.config["LEAD_RATE_LIMIT"]
@@ -88,4 +89,4 @@ def thanks():
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

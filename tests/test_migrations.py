@@ -17,7 +17,9 @@ def test_upgrade_creates_the_schema_of_the_models(database_url):
     result = app.test_cli_runner().invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output
     with app.app_context():
-        assert "clicks" in inspect(db.engine).get_table_names()
+        assert {"clicks", "leads", "lead_click_ids", "rejections"} <= set(
+            inspect(db.engine).get_table_names()
+        )
         with db.engine.connect() as connection:
             differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
         assert differences == []
