@@ -14,7 +14,7 @@ max_requests = 5000
 max_requests_jitter = 500
 # The load balancer's address; X-Forwarded-* from anyone else is ignored.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
-accesslog = "-"
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None
 errorlog = "-"
 # No query strings in the access log: they are where personal data would leak.
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'

@@ -60,10 +60,10 @@ def find_replay(key: str | None, fingerprint: str) -> Lead | None:
 
 def store_lead(values: dict, click_ids: list[dict], key: str | None, fingerprint: str,
                now: datetime) -> tuple[Lead, bool]:  # fmt: skip
-    """Insert the lead and commit; return it and whether it was a replay of an earlier post."""
-    existing = find_replay(key, fingerprint)
-    if existing is not None:
-        return existing, True
+    """Insert the lead and commit; return it and whether it was a replay of an earlier post.
+
+    Inserting first and reading only on a conflict keeps the common case to one write.
+    """
     lead = Lead(
         public_id=secrets.token_hex(16),
         created_at=now,
@@ -77,7 +77,7 @@ def store_lead(values: dict, click_ids: list[dict], key: str | None, fingerprint
     try:
         db.session.commit()
     except IntegrityError:
-        # The same post arrived twice at once (a double click): the other one won.
+        # The same post again (a double click, a retry): answer with the first lead.
         db.session.rollback()
         existing = find_replay(key, fingerprint)
         if existing is None:
