@@ -292,6 +292,8 @@ def test_one_address_is_quarantined_before_it_is_refused(database_url, tmp_path)
     assert int(refused.headers["Retry-After"]) > 0
     assert "text/html" in refused.content_type
     assert [lead.status for lead in leads(app)] == ["new", "new", "quarantined", "quarantined"]
+    output = app.test_cli_runner().invoke(args=["rejections"]).output
+    assert "leads.create             rate_limited                3" in output
 
 
 def test_storage_failure_answers_5xx_never_success(app, client, monkeypatch):
