@@ -7,6 +7,7 @@ from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -16,6 +17,7 @@ from database import db, render_migration_item
 
 migrate = Migrate()
 limiter = Limiter(get_remote_address)
+csrf = CSRFProtect()
 
 # The routes other origins may call from a browser.
 CROSS_ORIGIN_ROUTES = (r"/capture/clicks", r"/leads")
@@ -54,14 +56,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     errors.register_error_handlers(app)
 
-    from capture import rejections
-    from capture import views as capture_views
-    from leads import views as lead_views
-
-    app.register_blueprint(capture_views.bp)
-    app.register_blueprint(rejections.bp)
-    app.register_blueprint(lead_views.bp)
-    app.after_request(rejections.count_refused_posts)
+    csrf.init_app(app)
+    register_blueprints(app)
     if app.config["ENVIRONMENT"] == "development":
         from demo import views as demo_views
 
@@ -78,3 +74,22 @@ def create_app(test_config: dict | None = None) -> Flask:
         return {"status": "ok", "database": "ok"}
 
     return app
+
+
+def register_blueprints(app: Flask) -> None:
+    """Register every feature's blueprints; public endpoints take no CSRF token."""
+    from capture import rejections
+    from capture import views as capture_views
+    from leads import goal_pages, workspace
+    from leads import views as lead_views
+    from staff import access, audit, auth, users
+    from staff import cli as staff_cli
+
+    for public in (capture_views.bp, lead_views.bp):
+        app.register_blueprint(public)
+        csrf.exempt(public)
+    for blueprint in (rejections.bp, auth.bp, users.bp, audit.bp, staff_cli.bp,
+                      workspace.bp, goal_pages.bp):  # fmt: skip
+        app.register_blueprint(blueprint)
+    app.before_request(access.load_signed_in_staff)
+    app.after_request(rejections.count_refused_posts)

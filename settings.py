@@ -16,6 +16,7 @@ def defaults(app: Flask) -> dict:
         "SECRET_KEY": DEV_SECRET_KEY,
         "DATABASE_URL": "sqlite:///" + os.path.join(app.instance_path, "closeloop.db"),
         "ALLOWED_ORIGINS": "",
+        "PUBLIC_URL": "http://127.0.0.1:5000",
         "DEFAULT_COUNTRY": "US",
         "DEFAULT_TIMEZONE": "UTC",
         "EXPORT_DIR": os.path.join(app.instance_path, "exports"),
@@ -54,6 +55,7 @@ def configure(app: Flask, test_config: dict | None) -> None:
     config["MAX_CONTENT_LENGTH"] = int(config["MAX_CONTENT_LENGTH"])
     production = config["ENVIRONMENT"] == "production"
     config["SESSION_COOKIE_SECURE"] = production
+    config["PERMANENT_SESSION_LIFETIME"] = 12 * 3600
     config["SESSION_COOKIE_SAMESITE"] = "Lax"
     if config["ENVIRONMENT"] not in ("development", "production"):
         raise RuntimeError("CLOSELOOP_ENVIRONMENT must be 'development' or 'production'.")

@@ -23,6 +23,7 @@ def lead_values(fields: dict, submission: Submission, default_country: str) -> d
     return {
         **fields,
         **email_hashes(email),
+        "name_search": fields["name"].lower()[:254] if fields.get("name") else None,
         "email_search": email.lower() if email else None,
         "phone_e164": phone_e164,
         "phone_sha256": sha256_hex(phone_e164) if phone_e164 else None,

@@ -2,22 +2,40 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from capture.models import Click
 from database import UTCDateTime, db
 
 STATUSES = ("new", "spam", "quarantined")
+MONEY = Numeric(15, 3)
+# Byte-order text on PostgreSQL, so that a prefix search is a range scan of the index.
+SEARCH_TEXT = String(254).with_variant(String(254, collation="C"), "postgresql")
 
 
 class Lead(db.Model):
     __tablename__ = "leads"
-    __table_args__ = (UniqueConstraint("idempotency_key", "fingerprint"),)
+    __table_args__ = (
+        UniqueConstraint("idempotency_key", "fingerprint"),
+        Index("ix_leads_created_at_id", "created_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
 
     name: Mapped[str | None] = mapped_column(String(200))
@@ -26,8 +44,9 @@ class Lead(db.Model):
     company: Mapped[str | None] = mapped_column(String(200))
     message: Mapped[str | None] = mapped_column(Text)
     country: Mapped[str | None] = mapped_column(String(2))
-    # Lowercased email and E.164 phone: what staff search by.
-    email_search: Mapped[str | None] = mapped_column(String(254), index=True)
+    # Lowercased name and email, and the E.164 phone: what staff search by.
+    name_search: Mapped[str | None] = mapped_column(SEARCH_TEXT, index=True)
+    email_search: Mapped[str | None] = mapped_column(SEARCH_TEXT, index=True)
     phone_e164: Mapped[str | None] = mapped_column(String(20), index=True)
     email_sha256_google: Mapped[str | None] = mapped_column(String(64))
     email_sha256_microsoft: Mapped[str | None] = mapped_column(String(64))
@@ -49,6 +68,9 @@ class Lead(db.Model):
     click_ids: Mapped[list["LeadClickId"]] = relationship(
         back_populates="lead", cascade="all, delete-orphan", order_by="LeadClickId.param"
     )
+    conversions: Mapped[list["Conversion"]] = relationship(
+        back_populates="lead", order_by="Conversion.converted_at"
+    )
 
 
 class LeadClickId(db.Model):
@@ -67,3 +89,68 @@ class LeadClickId(db.Model):
 
     lead: Mapped[Lead] = relationship(back_populates="click_ids")
     click: Mapped[Click | None] = relationship()
+
+
+class Goal(db.Model):
+    """A conversion goal, with the exact names each platform's files must use."""
+
+    __tablename__ = "goals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    microsoft_goal_name: Mapped[str | None] = mapped_column(String(100))
+    google_action_name: Mapped[str | None] = mapped_column(String(100))
+    microsoft_hashed: Mapped[bool] = mapped_column(Boolean, default=False)
+    google_enhanced: Mapped[bool] = mapped_column(Boolean, default=False)
+    default_value: Mapped[Decimal | None] = mapped_column(MONEY)
+    default_currency: Mapped[str | None] = mapped_column(String(3))
+    window_days: Mapped[int] = mapped_column(Integer, default=90)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Conversion(db.Model):
+    """A lead that became a customer for a goal, at a time, for a value."""
+
+    __tablename__ = "conversions"
+    __table_args__ = (UniqueConstraint("lead_id", "goal_id", "converted_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id"), index=True)
+    goal_id: Mapped[int] = mapped_column(ForeignKey("goals.id"), index=True)
+    converted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    value: Mapped[Decimal | None] = mapped_column(MONEY)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+    lead: Mapped[Lead] = relationship(back_populates="conversions")
+    goal: Mapped[Goal] = relationship()
+    adjustments: Mapped[list["Adjustment"]] = relationship(
+        back_populates="conversion", order_by="Adjustment.adjusted_at"
+    )
+
+    @property
+    def retracted(self) -> bool:
+        return any(a.kind == "retract" for a in self.adjustments)
+
+    @property
+    def current_value(self) -> Decimal | None:
+        """Return the value after the latest restatement."""
+        restated = [a for a in self.adjustments if a.kind == "restate"]
+        return restated[-1].value if restated else self.value
+
+
+class Adjustment(db.Model):
+    """A restatement (new total value) or retraction of a conversion."""
+
+    __tablename__ = "adjustments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversion_id: Mapped[int] = mapped_column(ForeignKey("conversions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    value: Mapped[Decimal | None] = mapped_column(MONEY)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    adjusted_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+
+    conversion: Mapped[Conversion] = relationship(back_populates="adjustments")

@@ -1,5 +1,8 @@
-"""`flask db upgrade` builds exactly the schema the models describe."""
+"""`flask db upgrade` builds exactly the schema the models describe, and keeps data."""
 
+from datetime import UTC, datetime
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect, text
@@ -8,23 +11,50 @@ from app import create_app
 from database import db
 
 
-def test_upgrade_creates_the_schema_of_the_models(database_url):
+@pytest.fixture
+def empty_app(database_url):
+    """An app whose database has no tables at all; PostgreSQL is rebuilt afterwards."""
     app = create_app({"DATABASE_URL": database_url, "TESTING": True})
+    postgres = database_url.startswith("postgresql")
     with app.app_context():
-        if database_url.startswith("postgresql"):
+        if postgres:
             db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
             db.session.commit()
-    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
-    assert result.exit_code == 0, result.output
+    yield app
     with app.app_context():
-        assert {"clicks", "leads", "lead_click_ids", "rejections"} <= set(
-            inspect(db.engine).get_table_names()
-        )
-        with db.engine.connect() as connection:
-            differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
-        assert differences == []
-        if database_url.startswith("postgresql"):
+        if postgres:
             db.session.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
             db.session.commit()
             db.create_all()
         db.engine.dispose()
+
+
+def upgrade(app, revision="head"):
+    result = app.test_cli_runner().invoke(args=["db", "upgrade", revision])
+    assert result.exit_code == 0, result.output
+
+
+def test_upgrade_creates_the_schema_of_the_models(empty_app):
+    upgrade(empty_app)
+    with empty_app.app_context():
+        tables = set(inspect(db.engine).get_table_names())
+        assert {"clicks", "leads", "lead_click_ids", "rejections", "goals", "conversions",
+                "adjustments", "staff_users", "audit_events"} <= tables  # fmt: skip
+        with db.engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
+        assert differences == []
+
+
+def test_upgrade_keeps_existing_leads_and_makes_them_searchable(empty_app):
+    upgrade(empty_app, "0002")
+    with empty_app.app_context():
+        db.session.execute(
+            text("INSERT INTO leads (public_id, created_at, status, name, attribution, extra, "
+                 "fingerprint) VALUES ('p1', :now, 'new', 'Åsa Öberg', '{}', '{}', 'f')"),
+            {"now": datetime.now(UTC).replace(tzinfo=None)},
+        )  # fmt: skip
+        db.session.commit()
+    upgrade(empty_app)
+    with empty_app.app_context():
+        row = db.session.execute(text("SELECT name, name_search FROM leads")).one()
+        assert tuple(row) == ("Åsa Öberg", "åsa öberg")

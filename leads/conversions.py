@@ -1,0 +1,116 @@
+"""Mark leads converted, restate and retract: state changes with their audit (no commit)."""
+
+from datetime import datetime
+
+from database import db
+from leads.conversion_rules import (
+    RuleError,
+    check_conversion_time,
+    local_to_utc,
+    parse_currency,
+    parse_value,
+)
+from leads.models import Adjustment, Conversion, Goal, Lead
+from staff.audit import record
+
+
+class FieldErrors(Exception):
+    """Messages to show next to the fields of a form."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+def conversion_values(goal: Goal, form: dict, timezone: str) -> dict:
+    """Read goal-independent conversion fields; blank value and currency take the goal's."""
+    errors, values = {}, {}
+    for field, parse in (("converted_at", lambda t: local_to_utc(t, timezone)),
+                         ("value", parse_value), ("currency", parse_currency)):  # fmt: skip
+        text = (form.get(field) or "").strip()
+        if not text:
+            continue
+        try:
+            values[field] = parse(text)
+        except RuleError as error:
+            errors[field] = [str(error)]
+    if "converted_at" not in values and "converted_at" not in errors:
+        errors["converted_at"] = ["Enter the conversion time."]
+    values.setdefault("value", goal.default_value)
+    values.setdefault("currency", goal.default_currency)
+    if values["value"] is not None and not values["currency"] and "currency" not in errors:
+        errors["currency"] = ["Choose the currency of the value."]
+    if errors:
+        raise FieldErrors(errors)
+    return values
+
+
+def mark_converted(
+    lead: Lead, goal: Goal, values: dict, now: datetime, actor_id: int
+) -> Conversion:
+    """Add a conversion of the lead to the goal, refusing impossible times and duplicates."""
+    try:
+        check_conversion_time(values["converted_at"], lead.created_at, now)
+    except RuleError as error:
+        raise FieldErrors({"converted_at": [str(error)]}) from error
+    duplicate = db.session.execute(
+        db.select(Conversion.id).where(Conversion.lead_id == lead.id, Conversion.goal_id == goal.id,
+                                       Conversion.converted_at == values["converted_at"])
+    ).first()  # fmt: skip
+    if duplicate:
+        raise FieldErrors({"converted_at": [
+            f"This lead is already converted to {goal.name} at that time."
+        ]})  # fmt: skip
+    conversion = Conversion(lead=lead, goal=goal, created_at=now, created_by=actor_id, **values)
+    db.session.add(conversion)
+    db.session.flush()
+    record("conversion.create", "lead", lead.id, None, _snapshot(conversion))
+    return conversion
+
+
+def restate(conversion: Conversion, form: dict, now: datetime, actor_id: int) -> Adjustment:
+    """Record a new total value for a conversion."""
+    if conversion.retracted:
+        raise FieldErrors({"value": ["A retracted conversion cannot be restated."]})
+    errors, values = {}, {}
+    for field, parse in (("value", parse_value), ("currency", parse_currency)):
+        try:
+            values[field] = parse(form.get(field) or "")
+        except RuleError as error:
+            errors[field] = [str(error)]
+    if errors:
+        raise FieldErrors(errors)
+    old = {"value": _text(conversion.current_value), "currency": conversion.currency}
+    adjustment = Adjustment(conversion=conversion, kind="restate", adjusted_at=now,
+                            created_by=actor_id, **values)  # fmt: skip
+    db.session.add(adjustment)
+    record("conversion.restate", "lead", conversion.lead_id, old,
+           {"conversion": conversion.id, "value": _text(values["value"]),
+            "currency": values["currency"]})  # fmt: skip
+    return adjustment
+
+
+def retract(conversion: Conversion, now: datetime, actor_id: int) -> Adjustment:
+    """Record that a conversion did not happen after all."""
+    if conversion.retracted:
+        raise FieldErrors({"retract": ["This conversion is retracted already."]})
+    adjustment = Adjustment(conversion=conversion, kind="retract", adjusted_at=now,
+                            created_by=actor_id)  # fmt: skip
+    db.session.add(adjustment)
+    record("conversion.retract", "lead", conversion.lead_id, _snapshot(conversion),
+           {"conversion": conversion.id, "retracted": True})  # fmt: skip
+    return adjustment
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def _snapshot(conversion: Conversion) -> dict:
+    return {
+        "conversion": conversion.id,
+        "goal": conversion.goal.name,
+        "converted_at": conversion.converted_at.isoformat(),
+        "value": _text(conversion.current_value),
+        "currency": conversion.currency,
+    }

@@ -1,0 +1,111 @@
+"""Find leads: what a search box entry means, the filters, and keyset paging."""
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Select, and_, exists, literal, tuple_
+
+from capture.params import MSCLKID_PATTERN
+from database import UTCDateTime, db
+from leads.contact import e164_phone
+from leads.models import Conversion, Lead, LeadClickId
+
+PAGE_SIZE = 50
+HIGHEST = "\U0010ffff"  # sorts after every other character, for prefix ranges
+STATUS_FILTERS = {"active": ("new", "quarantined"), "new": ("new",),
+                  "quarantined": ("quarantined",), "spam": ("spam",), "all": None}  # fmt: skip
+
+
+@dataclass
+class LeadFilters:
+    """The search box and filters of the leads list."""
+
+    q: str = ""
+    microsoft: bool = False
+    google: bool = False
+    converted: str = ""  # "yes", "no" or ""
+    status: str = "active"
+    since: date | None = None
+    until: date | None = None
+    before: str = ""  # the keyset cursor: "<created_at µs>.<id>"
+
+    @classmethod
+    def from_args(cls, args) -> "LeadFilters":
+        """Read the filters from a query string, ignoring what does not parse."""
+        return cls(
+            q=args.get("q", "").strip()[:254],
+            microsoft=args.get("microsoft") == "1",
+            google=args.get("google") == "1",
+            converted=args.get("converted", "") if args.get("converted") in ("yes", "no") else "",
+            status=args.get("status", "active")
+            if args.get("status") in STATUS_FILTERS
+            else "active",
+            since=_date(args.get("since")),
+            until=_date(args.get("until")),
+            before=args.get("before", ""),
+        )
+
+
+def _date(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def search_condition(q: str, default_country: str):
+    """Return the condition a search box entry means: click ID, email, phone or name."""
+    text = q.lower()
+    if re.fullmatch(MSCLKID_PATTERN, q) or (len(q) >= 20 and re.fullmatch(r"[\w-]+", q)):
+        return exists().where(LeadClickId.lead_id == Lead.id, LeadClickId.value == q)
+    if "@" in q:
+        return and_(Lead.email_search >= text, Lead.email_search < text + HIGHEST)
+    phone = e164_phone(q, default_country) if re.fullmatch(r"[\d\s+()./-]{6,}", q) else None
+    if phone:
+        return Lead.phone_e164 == phone
+    return and_(Lead.name_search >= text, Lead.name_search < text + HIGHEST)
+
+
+def leads_query(filters: LeadFilters, timezone: str, default_country: str) -> Select:
+    """Return the newest leads matching the filters, one page plus one row."""
+    query = db.select(Lead)
+    if filters.q:
+        query = query.where(search_condition(filters.q, default_country))
+    statuses = STATUS_FILTERS[filters.status]
+    if statuses:
+        query = query.where(Lead.status.in_(statuses))
+    for platform, wanted in (("microsoft", filters.microsoft), ("google", filters.google)):
+        if wanted:
+            query = query.where(exists().where(
+                LeadClickId.lead_id == Lead.id, LeadClickId.platform == platform,
+                LeadClickId.valid.is_(True),
+            ))  # fmt: skip
+    if filters.converted:
+        converted = exists().where(Conversion.lead_id == Lead.id)
+        query = query.where(converted if filters.converted == "yes" else ~converted)
+    zone = ZoneInfo(timezone)
+    if filters.since:
+        query = query.where(Lead.created_at >= datetime.combine(filters.since, time(), zone))
+    if filters.until:
+        end = datetime.combine(filters.until + timedelta(days=1), time(), zone)
+        query = query.where(Lead.created_at < end)
+    cursor = _cursor(filters.before)
+    if cursor:
+        query = query.where(
+            tuple_(Lead.created_at, Lead.id) < tuple_(literal(cursor[0], UTCDateTime()), cursor[1])
+        )
+    return query.order_by(Lead.created_at.desc(), Lead.id.desc()).limit(PAGE_SIZE + 1)
+
+
+def next_cursor(lead: Lead) -> str:
+    """Return the cursor of the page after this lead."""
+    return f"{int(lead.created_at.timestamp() * 1_000_000)}.{lead.id}"
+
+
+def _cursor(text: str) -> tuple[datetime, int] | None:
+    micros, _, lead_id = text.partition(".")
+    if not (micros.isdigit() and lead_id.isdigit()):
+        return None
+    return datetime.fromtimestamp(int(micros) / 1_000_000, UTC), int(lead_id)

@@ -1,0 +1,164 @@
+"""Staff pages for leads: the list, a lead, and marking conversions."""
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from database import db
+from leads.conversion_rules import currencies
+from leads.conversions import FieldErrors, conversion_values, mark_converted, restate, retract
+from leads.models import Conversion, Goal, Lead, LeadClickId
+from leads.search import PAGE_SIZE, LeadFilters, leads_query, next_cursor
+from staff.access import editors_only, login_required
+from staff.audit import events_for
+
+bp = Blueprint("workspace", __name__, url_prefix="/staff/leads", template_folder="templates")
+
+MAX_BULK = 200
+
+
+def _goals() -> list[Goal]:
+    return list(db.session.execute(db.select(Goal).order_by(Goal.name)).scalars())
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _local_now() -> str:
+    return _now().astimezone(ZoneInfo(g.staff.timezone)).strftime("%Y-%m-%dT%H:%M")
+
+
+@bp.get("/")
+@login_required
+def leads():
+    """List leads, newest first, with search, filters and keyset paging."""
+    filters = LeadFilters.from_args(request.args)
+    query = leads_query(filters, g.staff.timezone, current_app.config["DEFAULT_COUNTRY"])
+    rows = db.session.execute(
+        query.options(selectinload(Lead.click_ids), selectinload(Lead.conversions))
+    ).scalars().all()  # fmt: skip
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    args = {k: v for k, v in request.args.items() if k != "before"}
+    next_url = url_for("workspace.leads", **args, before=next_cursor(rows[-1])) if more else None
+    return render_template(
+        "leads/list.html", leads=rows, filters=filters, next_url=next_url, goals=_goals(),
+        currencies=currencies(), now=_local_now(), errors={},
+    )  # fmt: skip
+
+
+@bp.get("/<int:lead_id>")
+@login_required
+def detail(lead_id: int):
+    """Show a lead with its attribution, consent, click time and conversions."""
+    return _detail_page(db.get_or_404(Lead, lead_id))
+
+
+def _detail_page(lead: Lead, errors: dict | None = None, form: dict | None = None, status=200):
+    click_ids = db.session.execute(
+        db.select(LeadClickId).where(LeadClickId.lead_id == lead.id)
+        .options(selectinload(LeadClickId.click))
+    ).scalars().all()  # fmt: skip
+    return render_template(
+        "leads/detail.html", lead=lead, click_ids=click_ids, goals=_goals(),
+        currencies=currencies(), now=_local_now(), errors=errors or {}, form=form or {},
+        events=events_for("lead", lead.id),
+    ), status  # fmt: skip
+
+
+@bp.post("/<int:lead_id>/conversions")
+@editors_only
+def convert(lead_id: int):
+    """Mark the lead converted to a goal."""
+    lead = db.get_or_404(Lead, lead_id)
+    goal = db.session.get(Goal, request.form.get("goal_id", type=int) or 0)
+    if goal is None:
+        return _detail_page(lead, {"goal_id": ["Choose a goal."]}, request.form, 422)
+    try:
+        values = conversion_values(goal, request.form, g.staff.timezone)
+        mark_converted(lead, goal, values, _now(), g.staff.id)
+        db.session.commit()
+    except FieldErrors as error:
+        db.session.rollback()
+        return _detail_page(lead, error.errors, request.form, 422)
+    except IntegrityError:
+        db.session.rollback()
+        message = f"This lead is already converted to {goal.name} at that time."
+        return _detail_page(lead, {"converted_at": [message]}, request.form, 422)
+    flash(f"Marked converted to {goal.name}.")
+    return redirect(url_for("workspace.detail", lead_id=lead.id))
+
+
+@bp.post("/bulk-convert")
+@editors_only
+def bulk_convert():
+    """Mark every selected lead converted at once; nothing is saved if one is refused."""
+    lead_ids = request.form.getlist("lead_id", type=int)[:MAX_BULK]
+    goal = db.session.get(Goal, request.form.get("goal_id", type=int) or 0)
+    problems = []
+    if not lead_ids:
+        problems.append("Select at least one lead.")
+    if goal is None:
+        problems.append("Choose a goal.")
+    if not problems:
+        found = db.session.execute(db.select(Lead).where(Lead.id.in_(lead_ids))).scalars().all()
+        try:
+            values = conversion_values(goal, request.form, g.staff.timezone)
+        except FieldErrors as error:
+            problems += [m for messages in error.errors.values() for m in messages]
+            found = []
+        for lead in found:
+            try:
+                with db.session.begin_nested():
+                    mark_converted(lead, goal, values, _now(), g.staff.id)
+            except FieldErrors as error:
+                label = lead.name or lead.email or lead.phone or f"#{lead.id}"
+                problems += [f"{label}: {m}" for ms in error.errors.values() for m in ms]
+    if problems:
+        db.session.rollback()
+        for problem in problems:
+            flash(problem, "error")
+        return redirect(url_for("workspace.leads"))
+    db.session.commit()
+    flash(f"Marked {len(lead_ids)} leads converted to {goal.name}.")
+    return redirect(url_for("workspace.leads"))
+
+
+def _conversion(conversion_id: int) -> Conversion:
+    return db.get_or_404(Conversion, conversion_id)
+
+
+@bp.post("/conversions/<int:conversion_id>/restate")
+@editors_only
+def restate_conversion(conversion_id: int):
+    """Record a new total value for a conversion."""
+    conversion = _conversion(conversion_id)
+    try:
+        restate(conversion, request.form, _now(), g.staff.id)
+        db.session.commit()
+    except FieldErrors as error:
+        db.session.rollback()
+        errors = {f"restate-{conversion.id}-{k}": v for k, v in error.errors.items()}
+        return _detail_page(conversion.lead, errors, request.form, 422)
+    flash("The conversion was restated.")
+    return redirect(url_for("workspace.detail", lead_id=conversion.lead_id))
+
+
+@bp.post("/conversions/<int:conversion_id>/retract")
+@editors_only
+def retract_conversion(conversion_id: int):
+    """Record that a conversion did not happen after all."""
+    conversion = _conversion(conversion_id)
+    try:
+        retract(conversion, _now(), g.staff.id)
+        db.session.commit()
+    except FieldErrors as error:
+        db.session.rollback()
+        errors = {f"retract-{conversion.id}": error.errors["retract"]}
+        return _detail_page(conversion.lead, errors, request.form, 422)
+    flash("The conversion was retracted.")
+    return redirect(url_for("workspace.detail", lead_id=conversion.lead_id))

@@ -1,0 +1,1 @@
+"""Staff accounts: sign-in, roles, invitations, password resets and the audit trail."""

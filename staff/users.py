@@ -1,0 +1,105 @@
+"""Admins manage staff: invitations, roles, deactivation and password-reset links."""
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+
+from database import db
+from staff.access import roles_required
+from staff.audit import record
+from staff.models import ROLES, Invitation, StaffUser
+from staff.schemas import InvitationSchema, form_errors
+from staff.tokens import make_token
+
+bp = Blueprint("staff_users", __name__, url_prefix="/staff/users", template_folder="templates")
+
+
+def reset_link(user: StaffUser) -> str:
+    """Return a single-use password-reset link for the user."""
+    token = make_token("reset", {"user": user.id, "nonce": user.session_nonce})
+    return url_for("staff.reset_password", token=token, _external=True)
+
+
+def _page(errors=None, link=None, status=200):
+    users = db.session.execute(db.select(StaffUser).order_by(StaffUser.email)).scalars().all()
+    return render_template(
+        "staff/users.html", users=users, roles=ROLES, errors=errors or {}, link=link
+    ), status
+
+
+@bp.get("/")
+@roles_required("admin")
+def index():
+    """List staff members."""
+    return _page()
+
+
+@bp.post("/invite")
+@roles_required("admin")
+def invite():
+    """Create an invitation and show its link once."""
+    data, errors = form_errors(InvitationSchema(), request.form)
+    email = data.get("email", "").lower()
+    if (
+        not errors
+        and db.session.execute(db.select(StaffUser.id).where(StaffUser.email == email)).first()
+    ):
+        errors = {"email": ["This person has an account already."]}
+    if errors:
+        return _page(errors=errors, status=422)
+    invitation = Invitation(email=email, role=data["role"], created_by=g.staff.id,
+                            created_at=datetime.now(UTC))  # fmt: skip
+    db.session.add(invitation)
+    db.session.flush()
+    record(
+        "staff.invite", "invitation", invitation.id, None, {"email": email, "role": data["role"]}
+    )
+    db.session.commit()
+    token = make_token("invitation", {"invitation": invitation.id})
+    link = url_for("staff.accept_invitation", token=token, _external=True)
+    return _page(link=("Invitation link for " + email, link))
+
+
+def _user(user_id: int) -> StaffUser:
+    user = db.get_or_404(StaffUser, user_id)
+    if user.id == g.staff.id:
+        abort(409, "Ask another admin to change your own role or access.")
+    return user
+
+
+@bp.post("/<int:user_id>/role")
+@roles_required("admin")
+def change_role(user_id: int):
+    """Give a staff member another role."""
+    user = _user(user_id)
+    role = request.form.get("role", "")
+    if role not in ROLES:
+        return _page(errors={"role": ["Choose admin, sales or viewer."]}, status=422)
+    record("staff.role", "staff_user", user.id, {"role": user.role}, {"role": role})
+    user.role = role
+    db.session.commit()
+    flash(f"{user.email} is now {role}.")
+    return redirect(url_for("staff_users.index"))
+
+
+@bp.post("/<int:user_id>/active")
+@roles_required("admin")
+def set_active(user_id: int):
+    """Deactivate or reactivate a staff member; deactivation ends their sessions."""
+    user = _user(user_id)
+    active = request.form.get("active") == "1"
+    record("staff.active", "staff_user", user.id, {"active": user.active}, {"active": active})
+    user.active = active
+    db.session.commit()
+    flash(f"{user.email} is now {'active' if active else 'deactivated'}.")
+    return redirect(url_for("staff_users.index"))
+
+
+@bp.post("/<int:user_id>/reset-link")
+@roles_required("admin")
+def make_reset_link(user_id: int):
+    """Show a password-reset link for a staff member, once."""
+    user = db.get_or_404(StaffUser, user_id)
+    record("staff.reset_link", "staff_user", user.id)
+    db.session.commit()
+    return _page(link=("Password-reset link for " + user.email, reset_link(user)))
