@@ -45,22 +45,28 @@ def conversion_values(goal: Goal, form: dict, timezone: str) -> dict:
     return values
 
 
-def mark_converted(
-    lead: Lead, goal: Goal, values: dict, now: datetime, actor_id: int
-) -> Conversion:
-    """Add a conversion of the lead to the goal, refusing impossible times and duplicates."""
+def conversion_problem(lead: Lead, goal: Goal, values: dict, now: datetime) -> str | None:
+    """Return why the lead cannot convert to the goal at that time, or None."""
     try:
         check_conversion_time(values["converted_at"], lead.created_at, now)
     except RuleError as error:
-        raise FieldErrors({"converted_at": [str(error)]}) from error
+        return str(error)
     duplicate = db.session.execute(
         db.select(Conversion.id).where(Conversion.lead_id == lead.id, Conversion.goal_id == goal.id,
                                        Conversion.converted_at == values["converted_at"])
     ).first()  # fmt: skip
     if duplicate:
-        raise FieldErrors({"converted_at": [
-            f"This lead is already converted to {goal.name} at that time."
-        ]})  # fmt: skip
+        return f"This lead is already converted to {goal.name} at that time."
+    return None
+
+
+def mark_converted(
+    lead: Lead, goal: Goal, values: dict, now: datetime, actor_id: int
+) -> Conversion:
+    """Add a conversion of the lead to the goal, refusing impossible times and duplicates."""
+    problem = conversion_problem(lead, goal, values, now)
+    if problem:
+        raise FieldErrors({"converted_at": [problem]})
     conversion = Conversion(lead=lead, goal=goal, created_at=now, created_by=actor_id, **values)
     db.session.add(conversion)
     db.session.flush()

@@ -31,8 +31,11 @@ def goal_fields(form) -> tuple[dict, dict]:
         errors["microsoft_goal_name"] = [message]
     values["microsoft_hashed"] = form.get("microsoft_hashed") == "1"
     values["google_enhanced"] = form.get("google_enhanced") == "1"
-    checks = (("default_value", parse_value), ("default_currency", parse_currency),
-              ("window_days", lambda text: check_window(int(text) if text.isdigit() else 0)))  # fmt: skip
+    checks = (
+        ("default_value", parse_value),
+        ("default_currency", parse_currency),
+        ("window_days", lambda text: check_window(int(text) if text.isdigit() else 0)),
+    )
     for field, parse in checks:
         text = (form.get(field) or "").strip()
         try:

@@ -1,7 +1,6 @@
 """Stored leads and the click IDs they arrived with."""
 
 from datetime import datetime
-
 from decimal import Decimal
 
 from sqlalchemy import (

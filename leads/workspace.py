@@ -9,7 +9,14 @@ from sqlalchemy.orm import selectinload
 
 from database import db
 from leads.conversion_rules import currencies
-from leads.conversions import FieldErrors, conversion_values, mark_converted, restate, retract
+from leads.conversions import (
+    FieldErrors,
+    conversion_problem,
+    conversion_values,
+    mark_converted,
+    restate,
+    retract,
+)
 from leads.models import Conversion, Goal, Lead, LeadClickId
 from leads.search import PAGE_SIZE, LeadFilters, leads_query, next_cursor
 from staff.access import editors_only, login_required
@@ -111,13 +118,15 @@ def bulk_convert():
         except FieldErrors as error:
             problems += [m for messages in error.errors.values() for m in messages]
             found = []
+        now = _now()
         for lead in found:
-            try:
-                with db.session.begin_nested():
-                    mark_converted(lead, goal, values, _now(), g.staff.id)
-            except FieldErrors as error:
+            problem = conversion_problem(lead, goal, values, now)
+            if problem:
                 label = lead.name or lead.email or lead.phone or f"#{lead.id}"
-                problems += [f"{label}: {m}" for ms in error.errors.values() for m in ms]
+                problems.append(f"{label}: {problem}")
+        if not problems:
+            for lead in found:
+                mark_converted(lead, goal, values, now, g.staff.id)
     if problems:
         db.session.rollback()
         for problem in problems:

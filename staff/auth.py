@@ -89,8 +89,8 @@ def account():
             old = {"name": g.staff.name, "timezone": g.staff.timezone}
             g.staff.name, g.staff.timezone = data["name"], data["timezone"]
             g.staff.set_password(data["password"])
-            record("account.update", "staff_user", g.staff.id, old,
-                   {"name": data["name"], "timezone": data["timezone"], "password": "changed"})  # fmt: skip
+            new = {"name": data["name"], "timezone": data["timezone"], "password": "changed"}
+            record("account.update", "staff_user", g.staff.id, old, new)
             db.session.commit()
             start_session(g.staff)
             flash("Your account was saved.")

@@ -116,3 +116,125 @@ def live_server(app):
     server.url = f"http://127.0.0.1:{server.port}"
     yield server
     server.stop()
+
+
+PASSWORD = "correct horse battery staple"
+
+
+def csrf_token(client, path: str = "/staff/sign-in") -> str:
+    """Return the CSRF token of a page's form, as a browser would find it."""
+    import re
+
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+class StaffActions:
+    """Create staff accounts and sign in as them, through the real pages."""
+
+    def __init__(self, app, client):
+        self.app = app
+        self.client = client
+
+    def create(self, email: str, role: str = "sales", timezone: str = "UTC") -> int:
+        from staff.cli import add_staff
+
+        with self.app.app_context():
+            user = add_staff(email, role, PASSWORD, timezone)
+            db.session.commit()
+            return user.id
+
+    def sign_in(self, email: str, password: str = PASSWORD):
+        return self.client.post(
+            "/staff/sign-in",
+            data={"email": email, "password": password, "csrf_token": csrf_token(self.client)},
+        )
+
+    def as_role(self, role: str, timezone: str = "UTC") -> int:
+        """Create a member with the role and sign in as them; return their id."""
+        user_id = self.create(f"{role}@example.com", role, timezone)
+        assert self.sign_in(f"{role}@example.com").status_code == 302
+        return user_id
+
+    def post(self, path: str, data: dict | None = None, **kwargs):
+        """Post a staff form with a valid CSRF token."""
+        token = csrf_token(self.client, "/staff/account")
+        return self.client.post(path, data={**(data or {}), "csrf_token": token}, **kwargs)
+
+
+@pytest.fixture
+def staff(app, client):
+    return StaffActions(app, client)
+
+
+class Seed:
+    """Put goals, leads and conversions straight into the database."""
+
+    def __init__(self, app):
+        self.app = app
+        self.count = 0
+
+    def goal(self, name: str = "Closed won", **fields) -> int:
+        from datetime import UTC, datetime
+        from decimal import Decimal
+
+        from leads.models import Goal
+
+        defaults = {"microsoft_goal_name": name, "google_action_name": name,
+                    "default_value": Decimal("100"), "default_currency": "USD", "window_days": 90}  # fmt: skip
+        with self.app.app_context():
+            goal = Goal(name=name, created_at=datetime.now(UTC), **{**defaults, **fields})
+            db.session.add(goal)
+            db.session.commit()
+            return goal.id
+
+    def lead(self, created_at=None, click_ids=(), **fields) -> int:
+        from datetime import UTC, datetime, timedelta
+
+        from leads.models import Lead, LeadClickId
+
+        self.count += 1
+        fields.setdefault("email", f"lead{self.count}@example.com")
+        with self.app.app_context():
+            lead = Lead(
+                public_id=f"p{self.count}-{id(self)}",
+                created_at=created_at or datetime.now(UTC) - timedelta(days=1),
+                status=fields.pop("status", "new"),
+                email_search=fields["email"].lower() if fields["email"] else None,
+                name_search=fields["name"].lower() if fields.get("name") else None,
+                fingerprint="f",
+                attribution={},
+                extra={},
+                **fields,
+            )
+            lead.click_ids = [
+                LeadClickId(param=param, platform=platform, value=value, valid=True)
+                for param, platform, value in click_ids
+            ]
+            db.session.add(lead)
+            db.session.commit()
+            return lead.id
+
+    def conversion(self, lead_id: int, goal_id: int, converted_at=None) -> int:
+        from datetime import UTC, datetime
+        from decimal import Decimal
+
+        from leads.models import Conversion
+
+        with self.app.app_context():
+            conversion = Conversion(
+                lead_id=lead_id, goal_id=goal_id, converted_at=converted_at or datetime.now(UTC),
+                value=Decimal("100"), currency="USD", created_at=datetime.now(UTC),
+            )  # fmt: skip
+            db.session.add(conversion)
+            db.session.commit()
+            return conversion.id
+
+    def lead_with_conversion(self) -> tuple[int, int]:
+        lead_id = self.lead(name="Ada")
+        return lead_id, self.conversion(lead_id, self.goal())
+
+
+@pytest.fixture
+def seed(app):
+    return Seed(app)
