@@ -59,7 +59,8 @@ def search_condition(q: str, default_country: str):
     """Return the condition a search box entry means: click ID, email, phone or name."""
     text = q.lower()
     if re.fullmatch(MSCLKID_PATTERN, q) or (len(q) >= 20 and re.fullmatch(r"[\w-]+", q)):
-        return exists().where(LeadClickId.lead_id == Lead.id, LeadClickId.value == q)
+        # IN, not EXISTS: the planner starts from the value index, not from every lead.
+        return Lead.id.in_(db.select(LeadClickId.lead_id).where(LeadClickId.value == q))
     if "@" in q:
         return and_(Lead.email_search >= text, Lead.email_search < text + HIGHEST)
     phone = e164_phone(q, default_country) if re.fullmatch(r"[\d\s+()./-]{6,}", q) else None

@@ -71,6 +71,7 @@ def context(browser):
 def page(context):
     """Open a tab and fail the test if the page throws anything."""
     page = context.new_page()
+    page.set_default_timeout(10_000)
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield page

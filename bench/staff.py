@@ -1,0 +1,161 @@
+"""Staff pages at 1,000,000 leads: the list, searches and the lead page against /healthz.
+
+Seeds the leads with bulk inserts, then times each page through the app (test client, a
+signed-in sales member) and prints p50/p95 in milliseconds and the ratio of each p50 to
+the /healthz baseline measured in the same run. Goal: p95 under 100 ms.
+
+Run: .venv/bin/python bench/staff.py [--leads 1000000] [--requests 200] [--database sqlite|postgresql|both]
+"""
+
+import argparse
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import bench_environment, fresh_postgres, upgrade  # noqa: E402
+
+BATCH = 20_000
+PASSWORD = "benchmark password 123"
+
+
+def lead_rows(count: int):
+    """Yield (lead row, click row) batches: a year of leads, half with each click ID."""
+    start = datetime.now(UTC) - timedelta(days=365)
+    step = timedelta(days=365) / count
+    for first in range(1, count + 1, BATCH):
+        leads, clicks = [], []
+        for n in range(first, min(first + BATCH, count + 1)):
+            created = (start + step * n).replace(tzinfo=None)
+            email = f"lead{n}@example.com"
+            leads.append((n, f"p{n}", created, "spam" if n % 100 == 0 else "new", f"Lead {n}",
+                          f"lead {n}", email, email, f"+1425{n:07d}", "{}", "{}", "f"))  # fmt: skip
+            if n % 2:
+                clicks.append((n, n, "msclkid", "microsoft", uuid.uuid4().hex, True))
+            else:
+                clicks.append((n, n, "gclid", "google", "Cj0KCQjw" + uuid.uuid4().hex, True))
+        yield leads, clicks
+
+
+LEAD_COLUMNS = ("id, public_id, created_at, status, name, name_search, email, email_search, "
+                "phone_e164, attribution, extra, fingerprint")  # fmt: skip
+CLICK_COLUMNS = "id, lead_id, param, platform, value, valid"
+
+
+def seed_sqlite(path: str, count: int) -> None:
+    import sqlite3
+
+    connection = sqlite3.connect(path)
+    with connection:
+        for leads, clicks in lead_rows(count):
+            connection.executemany(f"INSERT INTO leads ({LEAD_COLUMNS}) VALUES ({','.join('?' * 12)})", leads)
+            connection.executemany(f"INSERT INTO lead_click_ids ({CLICK_COLUMNS}) VALUES (?,?,?,?,?,?)", clicks)
+    connection.execute("ANALYZE")
+    connection.close()
+
+
+def seed_postgres(url: str, count: int) -> None:
+    import psycopg
+
+    with psycopg.connect(url) as connection:
+        with connection.cursor() as cursor:
+            for leads, clicks in lead_rows(count):
+                with cursor.copy(f"COPY leads ({LEAD_COLUMNS}) FROM STDIN") as copy:
+                    for row in leads:
+                        copy.write_row(row)
+                with cursor.copy(f"COPY lead_click_ids ({CLICK_COLUMNS}) FROM STDIN") as copy:
+                    for row in clicks:
+                        copy.write_row(row)
+            cursor.execute("SELECT setval('leads_id_seq', %s)", (count,))
+            cursor.execute("SELECT setval('lead_click_ids_id_seq', %s)", (count,))
+        connection.commit()
+        connection.execute("ANALYZE")
+
+
+def timings(client, urls, requests: int) -> list[float]:
+    samples = []
+    for _ in range(requests):
+        url = urls() if callable(urls) else urls
+        started = time.perf_counter()
+        response = client.get(url)
+        samples.append(time.perf_counter() - started)
+        assert response.status_code == 200, (url, response.status_code)
+    return samples
+
+
+def measure(database_url: str, count: int, requests: int) -> None:
+    import os
+
+    os.environ.update(bench_environment(database_url))
+    upgrade(dict(os.environ))
+    started = time.perf_counter()
+    if database_url.startswith("sqlite"):
+        seed_sqlite(database_url.removeprefix("sqlite:///"), count)
+    else:
+        seed_postgres(database_url, count)
+    print(f"seeded {count:,} leads in {time.perf_counter() - started:.0f} s")
+
+    from app import create_app
+    from database import db
+    from leads.models import LeadClickId
+    from staff.cli import add_staff
+
+    app = create_app({"DATABASE_URL": database_url, "WTF_CSRF_ENABLED": False,
+                      "ENVIRONMENT": "production", "SECRET_KEY": "b" * 40})  # fmt: skip
+    with app.app_context():
+        add_staff("bench@example.com", "sales", PASSWORD, "UTC")
+        db.session.commit()
+        sample_ids = random.sample(range(1, count + 1), min(requests, count))
+        click_values = db.session.execute(
+            db.select(LeadClickId.value).where(LeadClickId.lead_id.in_(sample_ids))
+        ).scalars().all()
+    client = app.test_client()
+    client.post("/staff/sign-in", data={"email": "bench@example.com", "password": PASSWORD})
+    pick = random.Random(7)
+    pages = [
+        ("/healthz (baseline)", "/healthz"),
+        ("leads list", "/staff/leads/"),
+        ("leads list, page 2", None),
+        ("search by email", lambda: f"/staff/leads/?q=lead{pick.choice(sample_ids)}@example.com"),
+        ("search by click ID", lambda: f"/staff/leads/?q={pick.choice(click_values)}"),
+        ("search by phone", lambda: f"/staff/leads/?q=%2B1425{pick.choice(sample_ids):07d}"),
+        ("lead page", lambda: f"/staff/leads/{pick.choice(sample_ids)}"),
+    ]
+    html = client.get("/staff/leads/").get_data(as_text=True)
+    second = html.split('" id="next-page"')[0].rsplit('href="', 1)[1].replace("&amp;", "&")
+    print(f"{'page':<22}{'p50 ms':>9}{'p95 ms':>9}{'x baseline':>12}")
+    baseline = None
+    for label, url in pages:
+        samples = timings(client, url or second, requests)
+        p50 = statistics.median(samples) * 1000
+        p95 = statistics.quantiles(samples, n=20)[18] * 1000
+        baseline = baseline or p50
+        print(f"{label:<22}{p50:>9.1f}{p95:>9.1f}{p50 / baseline:>12.1f}")
+    with app.app_context():
+        db.engine.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--leads", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        if args.database in ("sqlite", "both"):
+            print("== SQLite")
+            measure(f"sqlite:///{folder}/staff.db", args.leads, args.requests)
+        if args.database in ("postgresql", "both"):
+            print("== PostgreSQL")
+            measure(fresh_postgres("closeloop_bench_staff"), args.leads, args.requests)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""A salesperson works a lead in real Chromium: sign in, search, convert, restate, retract."""
+
+import re
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+
+GCLID = "Cj0KCQjw-AbCdEfGhIjKlMnOp_123"
+
+
+def test_sales_converts_restates_and_retracts(page, staff, seed, live_server):
+    seed.goal("Closed won")
+    seed.lead(name="Ada Lovelace", email="ada@example.com", click_ids=[("gclid", "google", GCLID)])
+    seed.lead(name="Bob Builder", email="bob@example.com")
+    staff.create("sam@example.com", "sales", "Europe/Stockholm")
+
+    page.goto(f"{live_server.url}/staff/leads/")
+    page.fill("#email", "sam@example.com")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/staff/leads/")
+
+    page.fill("#q", GCLID)
+    page.click("form[role=search] button[type=submit]")
+    page.wait_for_url("**/staff/leads/?q=*")
+    rows = page.locator("table tr").all_inner_texts()
+    assert any("Ada Lovelace" in row for row in rows)
+    assert not any("Bob Builder" in row for row in rows)
+
+    page.locator("tr", has_text="Ada Lovelace").locator("a").first.click()
+    page.wait_for_selector("h1:has-text('Ada Lovelace')")
+    page.fill("#value", "1234.5")
+    page.select_option("#currency", "SEK")
+    page.click("form[action$='/conversions'] button")
+    page.wait_for_selector("text=Marked converted to Closed won.")
+    assert "1234.500 SEK" in page.inner_text("table")
+
+    page.fill("input[name=value][placeholder='New total value']", "999.99")
+    page.click("button:has-text('Restate')")
+    page.wait_for_selector("text=The conversion was restated.")
+    assert "999.990 SEK" in page.inner_text("table")
+
+    page.click("button:has-text('Retract')")
+    page.wait_for_selector("text=The conversion was retracted.")
+    assert re.search(r"retracted", page.inner_text("table"))
+    history = page.inner_text("table >> nth=-1")
+    for action in ("conversion.create", "conversion.restate", "conversion.retract"):
+        assert action in history
