@@ -25,9 +25,15 @@ chromium:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
 		$(SUDO) apt-get install -y -qq chromium; }
 
+DEMO_ADMIN ?= demo@closeloop.test
+DEMO_PASSWORD ?= demo-password-123
+
 demo: $(VENV)/.runtime
 	$(BIN)/flask --app app db upgrade
+	@$(BIN)/flask --app app staff add $(DEMO_ADMIN) --role admin --password $(DEMO_PASSWORD) \
+		>/dev/null 2>&1 || true
 	@echo "Closeloop demo: open http://$(HOST):$(PORT)/demo/"
+	@echo "Staff workspace: http://$(HOST):$(PORT)/staff/ ($(DEMO_ADMIN) / $(DEMO_PASSWORD))"
 	$(BIN)/flask --app app run --debug --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.dev chromium

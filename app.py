@@ -93,3 +93,4 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(blueprint)
     app.before_request(access.load_signed_in_staff)
     app.after_request(rejections.count_refused_posts)
+    app.after_request(access.protect_staff_pages)

@@ -58,3 +58,16 @@ def roles_required(*roles: str):
 def editors_only(view):
     """Allow admins and sales staff; viewers may only look."""
     return roles_required("admin", "sales")(view)
+
+
+def protect_staff_pages(response):
+    """Keep workspace pages out of caches and frames, and scripts out of them."""
+    if request.path.startswith("/staff"):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'none'; "
+            "frame-ancestors 'none'; form-action 'self'"
+        )
+    return response

@@ -214,3 +214,12 @@ def test_staff_add_prompts_for_the_password(app, runner):
     assert again.exit_code != 0 and "has an account already" in again.output
     short = runner.invoke(args=["staff", "add", "x@example.com", "--password", "short"])
     assert short.exit_code != 0 and "12 characters" in short.output
+
+
+def test_staff_pages_are_not_cached_framed_or_scripted(client, staff):
+    staff.as_role("viewer")
+    response = client.get("/staff/leads/")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert "script-src 'none'" in response.headers["Content-Security-Policy"]
+    assert "Content-Security-Policy" not in client.get("/capture.js").headers
