@@ -83,9 +83,10 @@ def leads_query(filters: LeadFilters, timezone: str, default_country: str) -> Se
                 LeadClickId.lead_id == Lead.id, LeadClickId.platform == platform,
                 LeadClickId.valid.is_(True),
             ))  # fmt: skip
-    if filters.converted:
-        converted = exists().where(Conversion.lead_id == Lead.id)
-        query = query.where(converted if filters.converted == "yes" else ~converted)
+    if filters.converted == "yes":  # few leads convert: start from the conversions
+        query = query.where(Lead.id.in_(db.select(Conversion.lead_id)))
+    elif filters.converted == "no":
+        query = query.where(~exists().where(Conversion.lead_id == Lead.id))
     zone = ZoneInfo(timezone)
     if filters.since:
         query = query.where(Lead.created_at >= datetime.combine(filters.since, time(), zone))
