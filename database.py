@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -23,6 +24,15 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+
+# INSERT ... ON CONFLICT, which both databases have under the same name.
+UPSERT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def upsert_insert(dialect_name: str, table):
+    """Return the dialect's INSERT that supports ON CONFLICT clauses."""
+    return UPSERT_INSERTS[dialect_name](table)
 
 
 class UTCDateTime(TypeDecorator):

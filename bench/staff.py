@@ -4,7 +4,8 @@ Seeds the leads with bulk inserts, then times each page through the app (test cl
 signed-in sales member) and prints p50/p95 in milliseconds and the ratio of each p50 to
 the /healthz baseline measured in the same run. Goal: p95 under 100 ms.
 
-Run: .venv/bin/python bench/staff.py [--leads 1000000] [--requests 200] [--database sqlite|postgresql|both]
+Run: .venv/bin/python bench/staff.py [--leads 1000000] [--requests 200]
+                                    [--database sqlite|postgresql|both]
 """
 
 import argparse
@@ -46,6 +47,8 @@ def lead_rows(count: int):
 LEAD_COLUMNS = ("id, public_id, created_at, status, name, name_search, email, email_search, "
                 "phone_e164, attribution, extra, fingerprint")  # fmt: skip
 CLICK_COLUMNS = "id, lead_id, param, platform, value, valid"
+INSERT_LEAD = f"INSERT INTO leads ({LEAD_COLUMNS}) VALUES ({','.join('?' * 12)})"  # noqa: S608
+INSERT_CLICK = f"INSERT INTO lead_click_ids ({CLICK_COLUMNS}) VALUES (?,?,?,?,?,?)"  # noqa: S608
 
 
 def seed_sqlite(path: str, count: int) -> None:
@@ -54,8 +57,8 @@ def seed_sqlite(path: str, count: int) -> None:
     connection = sqlite3.connect(path)
     with connection:
         for leads, clicks in lead_rows(count):
-            connection.executemany(f"INSERT INTO leads ({LEAD_COLUMNS}) VALUES ({','.join('?' * 12)})", leads)
-            connection.executemany(f"INSERT INTO lead_click_ids ({CLICK_COLUMNS}) VALUES (?,?,?,?,?,?)", clicks)
+            connection.executemany(INSERT_LEAD, leads)
+            connection.executemany(INSERT_CLICK, clicks)
     connection.execute("ANALYZE")
     connection.close()
 
@@ -112,9 +115,13 @@ def measure(database_url: str, count: int, requests: int) -> None:
         add_staff("bench@example.com", "sales", PASSWORD, "UTC")
         db.session.commit()
         sample_ids = random.sample(range(1, count + 1), min(requests, count))
-        click_values = db.session.execute(
-            db.select(LeadClickId.value).where(LeadClickId.lead_id.in_(sample_ids))
-        ).scalars().all()
+        click_values = (
+            db.session.execute(
+                db.select(LeadClickId.value).where(LeadClickId.lead_id.in_(sample_ids))
+            )
+            .scalars()
+            .all()
+        )
     client = app.test_client()
     client.post("/staff/sign-in", data={"email": "bench@example.com", "password": PASSWORD})
     pick = random.Random(7)

@@ -2,13 +2,10 @@
 
 from datetime import datetime
 
-from sqlalchemy import String, UniqueConstraint, insert
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from database import UTCDateTime, db
-
-DIALECT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+from database import UTCDateTime, db, upsert_insert
 
 
 class Click(db.Model):
@@ -25,7 +22,5 @@ class Click(db.Model):
 
 def insert_new_clicks(dialect: str, rows: list[dict]):
     """Return an INSERT of the rows that skips click IDs already recorded."""
-    if dialect not in DIALECT_INSERTS:
-        return insert(Click).values(rows)
-    statement = DIALECT_INSERTS[dialect](Click).values(rows)
+    statement = upsert_insert(dialect, Click).values(rows)
     return statement.on_conflict_do_nothing(index_elements=["param", "click_id"])

@@ -6,11 +6,10 @@ from datetime import UTC, date, datetime
 import click
 from flask import Blueprint, Response, request
 from sqlalchemy import Date, Integer, String, func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from database import db
+from database import db, upsert_insert
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +22,6 @@ REASONS = {
     429: "rate_limited",
 }
 COUNTED_ENDPOINTS = frozenset({"capture.register_click", "leads.create"})
-UPSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 bp = Blueprint("rejections", __name__, cli_group=None)
 
@@ -42,7 +40,7 @@ def count_rejection(endpoint: str, reason: str) -> None:
     today = datetime.now(UTC).date()
     try:
         with db.engine.begin() as connection:
-            insert = UPSERTS[connection.dialect.name](Rejection)
+            insert = upsert_insert(connection.dialect.name, Rejection)
             statement = insert.values(day=today, endpoint=endpoint, reason=reason, count=1)
             connection.execute(
                 statement.on_conflict_do_update(
