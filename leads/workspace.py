@@ -17,10 +17,10 @@ from leads.conversions import (
     restate,
     retract,
 )
-from leads.models import Conversion, Goal, Lead, LeadClickId
+from leads.models import STATUSES, Conversion, Goal, Lead, LeadClickId
 from leads.search import PAGE_SIZE, LeadFilters, leads_query, next_cursor
 from staff.access import editors_only, login_required
-from staff.audit import events_for
+from staff.audit import events_for, record
 
 bp = Blueprint("workspace", __name__, url_prefix="/staff/leads", template_folder="templates")
 
@@ -171,3 +171,18 @@ def retract_conversion(conversion_id: int):
         return _detail_page(conversion.lead, errors, request.form, 422)
     flash("The conversion was retracted.")
     return redirect(url_for("workspace.detail", lead_id=conversion.lead_id))
+
+
+@bp.post("/<int:lead_id>/status")
+@editors_only
+def change_status(lead_id: int):
+    """Release a quarantined lead, or mark a lead as spam (spam is never exported)."""
+    lead = db.get_or_404(Lead, lead_id)
+    status = request.form.get("status", "")
+    if status not in STATUSES:
+        return _detail_page(lead, {"status": ["Choose new, quarantined or spam."]}, {}, 422)
+    record("lead.status", "lead", lead.id, {"status": lead.status}, {"status": status})
+    lead.status = status
+    db.session.commit()
+    flash(f"The lead is now {status}.")
+    return redirect(url_for("workspace.detail", lead_id=lead.id))

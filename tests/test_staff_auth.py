@@ -58,6 +58,7 @@ ROLE_MATRIX = [
     ("viewer", "GET", "/staff/goals/", 200),
     ("viewer", "POST", "/staff/leads/1/conversions", 403),
     ("viewer", "POST", "/staff/leads/bulk-convert", 403),
+    ("viewer", "POST", "/staff/leads/1/status", 403),
     ("viewer", "POST", "/staff/leads/conversions/1/retract", 403),
     ("viewer", "GET", "/staff/goals/new", 403),
     ("viewer", "GET", "/staff/users/", 403),

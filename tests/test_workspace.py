@@ -302,3 +302,22 @@ def test_keyset_paging_walks_every_lead_once(staff, seed):
     assert pages == 3
     assert len(seen) == len(set(seen)) == 120
     assert set(seen) == ids
+
+
+def test_staff_release_a_quarantined_lead_and_mark_spam(app, staff, seed):
+    from leads.models import Lead
+
+    lead_id = seed.lead(status="quarantined")
+    staff.as_role("sales")
+    assert staff.post(f"/staff/leads/{lead_id}/status", {"status": "new"}).status_code == 302
+    assert staff.post(f"/staff/leads/{lead_id}/status", {"status": "bogus"}).status_code == 422
+    assert staff.post(f"/staff/leads/{lead_id}/status", {"status": "spam"}).status_code == 302
+    with app.app_context():
+        assert db.session.get(Lead, lead_id).status == "spam"
+        changes = db.session.execute(
+            db.select(AuditEvent.old, AuditEvent.new).where(AuditEvent.action == "lead.status")
+        ).all()
+        assert [(o["status"], n["status"]) for o, n in changes] == [
+            ("quarantined", "new"),
+            ("new", "spam"),
+        ]
