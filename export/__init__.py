@@ -1,0 +1,1 @@
+"""Offline-conversion export: the platforms' file formats, the rules, the nightly run."""
