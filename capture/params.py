@@ -49,7 +49,6 @@ PARAMS: tuple[Param, ...] = (
 
 PARAMS_BY_KEY: dict[str, Param] = {param.name.lower(): param for param in PARAMS}
 CLICK_ID_PARAMS: tuple[Param, ...] = tuple(p for p in PARAMS if p.is_click_id)
-PLATFORMS: tuple[str, ...] = ("microsoft", "google")
 
 
 def find_param(name: str) -> Param | None:
@@ -85,11 +84,3 @@ def captured_params(pairs: Iterable[tuple[str, object]]) -> dict[str, str]:
         if param is not None and value is not None:
             found[param.name] = value
     return found
-
-
-def script_registry() -> dict[str, list]:
-    """Return the registry as the capture script reads it."""
-    return {
-        key: [param.name, param.platform if param.is_click_id else 0, param.pattern or 0]
-        for key, param in PARAMS_BY_KEY.items()
-    }
