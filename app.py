@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import errors
 import settings
 from database import db, render_migration_item
 
@@ -52,10 +53,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         max_age=86400,
     )
 
-    import errors
-
     errors.register_error_handlers(app)
-
     csrf.init_app(app)
     register_blueprints(app)
     if app.config["ENVIRONMENT"] == "development":
