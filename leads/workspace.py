@@ -1,6 +1,7 @@
 """Staff pages for leads: the list, a lead, and marking conversions."""
 
 from datetime import UTC, datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
@@ -137,40 +138,34 @@ def bulk_convert():
     return redirect(url_for("workspace.leads"))
 
 
-def _conversion(conversion_id: int) -> Conversion:
-    return db.get_or_404(Conversion, conversion_id)
+def _adjust(conversion_id: int, form_name: str, change, done: str):
+    """Apply a restatement or retraction; show refusals next to that conversion's form."""
+    conversion = db.get_or_404(Conversion, conversion_id)
+    try:
+        change(conversion)
+        db.session.commit()
+    except FieldErrors as error:
+        db.session.rollback()
+        errors = {f"{form_name}-{conversion.id}-{k}": v for k, v in error.errors.items()}
+        return _detail_page(conversion.lead, errors, request.form, 422)
+    flash(done)
+    return redirect(url_for("workspace.detail", lead_id=conversion.lead_id))
 
 
 @bp.post("/conversions/<int:conversion_id>/restate")
 @editors_only
 def restate_conversion(conversion_id: int):
     """Record a new total value for a conversion."""
-    conversion = _conversion(conversion_id)
-    try:
-        restate(conversion, request.form, _now(), g.staff.id)
-        db.session.commit()
-    except FieldErrors as error:
-        db.session.rollback()
-        errors = {f"restate-{conversion.id}-{k}": v for k, v in error.errors.items()}
-        return _detail_page(conversion.lead, errors, request.form, 422)
-    flash("The conversion was restated.")
-    return redirect(url_for("workspace.detail", lead_id=conversion.lead_id))
+    change = partial(restate, form=request.form, now=_now(), actor_id=g.staff.id)
+    return _adjust(conversion_id, "restate", change, "The conversion was restated.")
 
 
 @bp.post("/conversions/<int:conversion_id>/retract")
 @editors_only
 def retract_conversion(conversion_id: int):
     """Record that a conversion did not happen after all."""
-    conversion = _conversion(conversion_id)
-    try:
-        retract(conversion, _now(), g.staff.id)
-        db.session.commit()
-    except FieldErrors as error:
-        db.session.rollback()
-        errors = {f"retract-{conversion.id}": error.errors["retract"]}
-        return _detail_page(conversion.lead, errors, request.form, 422)
-    flash("The conversion was retracted.")
-    return redirect(url_for("workspace.detail", lead_id=conversion.lead_id))
+    change = partial(retract, now=_now(), actor_id=g.staff.id)
+    return _adjust(conversion_id, "retract", change, "The conversion was retracted.")
 
 
 @bp.post("/<int:lead_id>/status")
