@@ -78,6 +78,7 @@ def register_blueprints(app: Flask) -> None:
     """Register every feature's blueprints; public endpoints take no CSRF token."""
     from capture import rejections
     from capture import views as capture_views
+    from export import cli as export_cli
     from leads import goal_pages, workspace
     from leads import views as lead_views
     from staff import access, audit, auth, users
@@ -87,7 +88,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(public)
         csrf.exempt(public)
     for blueprint in (rejections.bp, auth.bp, users.bp, audit.bp, staff_cli.bp,
-                      workspace.bp, goal_pages.bp):  # fmt: skip
+                      workspace.bp, goal_pages.bp, export_cli.bp):  # fmt: skip
         app.register_blueprint(blueprint)
     app.before_request(access.load_signed_in_staff)
     app.after_request(rejections.count_refused_posts)

@@ -7,10 +7,11 @@ hashes are written untouched: a gclid may begin with "-", and prefixing it would
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import TextIO
 
 TIMEZONE_ROW = "Parameters:TimeZone=+0000"
 THOUSANDTHS = Decimal("0.001")
@@ -88,66 +89,83 @@ def consent_word(consent: str | None) -> str:
     return CONSENT_WORDS.get(consent or "", "")
 
 
-def write_csv(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
-    """Return the file text: the time-zone row, the header, the rows, CRLF line ends."""
-    buffer = io.StringIO()
-    buffer.write(TIMEZONE_ROW + "\r\n")
-    writer = csv.writer(buffer, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+def write_csv(stream: TextIO, header: Iterable[str], rows: Iterable[Iterable[str]]) -> None:
+    """Write the time-zone row, the header and the rows to a text stream, CRLF line ends."""
+    stream.write(TIMEZONE_ROW + "\r\n")
+    writer = csv.writer(stream, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(header)
     writer.writerows(rows)
-    return buffer.getvalue()
 
 
-def microsoft_conversions(rows: Iterable[ConversionRow], hashed: bool) -> str:
-    """Return a Microsoft offline-conversions file, hashed columns last when enabled."""
-    header = MICROSOFT_CONVERSIONS + (MICROSOFT_HASHED if hashed else ())
-    return write_csv(header, (
-        (row.msclkid or "", row.conversion_name, format_time(row.converted_at),
-         format_value(row.value), row.currency or "",
-         *((row.email_sha256 or "", row.phone_sha256 or "") if hashed else ()))
-        for row in rows
-    ))  # fmt: skip
+def _microsoft_conversion(row: ConversionRow, hashed: bool) -> tuple[str, ...]:
+    return (row.msclkid or "", row.conversion_name, format_time(row.converted_at),
+            format_value(row.value), row.currency or "",
+            *((row.email_sha256 or "", row.phone_sha256 or "") if hashed else ()))  # fmt: skip
 
 
-def microsoft_adjustments(rows: Iterable[AdjustmentRow]) -> str:
-    """Return a Microsoft conversion-adjustments file (Restate / Retract)."""
-    return write_csv(MICROSOFT_ADJUSTMENTS, (
-        (row.msclkid or "", row.conversion_name, format_time(row.converted_at),
-         format_value(row.value) if row.kind == "restate" else "",
-         (row.currency or "") if row.kind == "restate" else "",
-         ADJUSTMENT_WORDS["microsoft"][row.kind], format_time(row.adjusted_at))
-        for row in rows
-    ))  # fmt: skip
+def _microsoft_adjustment(row: AdjustmentRow, _: bool) -> tuple[str, ...]:
+    restate = row.kind == "restate"
+    return (row.msclkid or "", row.conversion_name, format_time(row.converted_at),
+            format_value(row.value) if restate else "", (row.currency or "") if restate else "",
+            ADJUSTMENT_WORDS["microsoft"][row.kind], format_time(row.adjusted_at))  # fmt: skip
 
 
-def google_clicks(rows: Iterable[ConversionRow], braids: bool = False) -> str:
-    """Return a Google click-conversions file; GBRAID/WBRAID get columns of their own."""
-    header = GOOGLE_CLICKS + (GOOGLE_BRAIDS if braids else ())
-    return write_csv(header, (
-        (row.gclid or "", row.conversion_name, format_time(row.converted_at),
-         format_value(row.value), row.currency or "", consent_word(row.ad_user_data),
-         consent_word(row.ad_personalization),
-         *((row.gbraid or "", row.wbraid or "") if braids else ()))
-        for row in rows
-    ))  # fmt: skip
+def _google_click(row: ConversionRow, braids: bool) -> tuple[str, ...]:
+    return (row.gclid or "", row.conversion_name, format_time(row.converted_at),
+            format_value(row.value), row.currency or "", consent_word(row.ad_user_data),
+            consent_word(row.ad_personalization),
+            *((row.gbraid or "", row.wbraid or "") if braids else ()))  # fmt: skip
 
 
-def google_enhanced(rows: Iterable[ConversionRow]) -> str:
-    """Return a Google enhanced-conversions-for-leads file of hashed email and phone."""
-    return write_csv(GOOGLE_ENHANCED, (
-        (row.email_sha256 or "", row.phone_sha256 or "", row.conversion_name,
-         format_time(row.converted_at), format_value(row.value), row.currency or "",
-         consent_word(row.ad_user_data), consent_word(row.ad_personalization))
-        for row in rows
-    ))  # fmt: skip
+def _google_enhanced(row: ConversionRow, _: bool) -> tuple[str, ...]:
+    return (row.email_sha256 or "", row.phone_sha256 or "", row.conversion_name,
+            format_time(row.converted_at), format_value(row.value), row.currency or "",
+            consent_word(row.ad_user_data), consent_word(row.ad_personalization))  # fmt: skip
 
 
-def google_adjustments(rows: Iterable[AdjustmentRow]) -> str:
-    """Return a Google conversion-adjustments file keyed by click ID and time."""
-    return write_csv(GOOGLE_ADJUSTMENTS, (
-        (row.gclid or "", row.conversion_name, format_time(row.converted_at),
-         format_time(row.adjusted_at), ADJUSTMENT_WORDS["google"][row.kind],
-         format_value(row.value) if row.kind == "restate" else "",
-         (row.currency or "") if row.kind == "restate" else "")
-        for row in rows
-    ))  # fmt: skip
+def _google_adjustment(row: AdjustmentRow, _: bool) -> tuple[str, ...]:
+    restate = row.kind == "restate"
+    return (row.gclid or "", row.conversion_name, format_time(row.converted_at),
+            format_time(row.adjusted_at), ADJUSTMENT_WORDS["google"][row.kind],
+            format_value(row.value) if restate else "",
+            (row.currency or "") if restate else "")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class FileKind:
+    """One of the five upload files: its platform, what a row is, its columns."""
+
+    name: str
+    platform: str
+    subject: str  # "conversion" or "adjustment"
+    title: str
+    header: tuple[str, ...]
+    cells: Callable[[ConversionRow | AdjustmentRow, bool], tuple[str, ...]]
+    optional_columns: tuple[str, ...] = ()  # written when a file needs them
+
+    def columns(self, optional: bool) -> tuple[str, ...]:
+        return self.header + (self.optional_columns if optional else ())
+
+    def write(self, stream: TextIO, rows: Iterable, optional: bool = False) -> None:
+        """Write the whole file to a text stream, row by row."""
+        write_csv(stream, self.columns(optional), (self.cells(row, optional) for row in rows))
+
+    def render(self, rows: Iterable, optional: bool = False) -> str:
+        """Return the whole file as text."""
+        buffer = io.StringIO()
+        self.write(buffer, rows, optional)
+        return buffer.getvalue()
+
+
+FILE_KINDS = {kind.name: kind for kind in (
+    FileKind("microsoft-conversions", "microsoft", "conversion", "Microsoft conversions",
+             MICROSOFT_CONVERSIONS, _microsoft_conversion, MICROSOFT_HASHED),
+    FileKind("microsoft-adjustments", "microsoft", "adjustment", "Microsoft adjustments",
+             MICROSOFT_ADJUSTMENTS, _microsoft_adjustment),
+    FileKind("google-clicks", "google", "conversion", "Google click conversions",
+             GOOGLE_CLICKS, _google_click, GOOGLE_BRAIDS),
+    FileKind("google-enhanced", "google", "conversion",
+             "Google enhanced conversions for leads", GOOGLE_ENHANCED, _google_enhanced),
+    FileKind("google-adjustments", "google", "adjustment", "Google adjustments",
+             GOOGLE_ADJUSTMENTS, _google_adjustment),
+)}  # fmt: skip

@@ -12,6 +12,8 @@ MIN_CLICK_AGE = {"microsoft": timedelta(hours=1), "google": timedelta(hours=6)}
 MIN_GOAL_AGE = {"microsoft": timedelta(hours=2), "google": timedelta(hours=6)}
 GOOGLE_ADJUSTMENT_MIN_AGE = timedelta(hours=24)
 GOOGLE_ADJUSTMENT_MAX_AGE = timedelta(days=54)
+# Codes on Microsoft's list that ISO 4217 withdrew (now TRY and VES); Google takes ISO codes.
+GOOGLE_WITHDRAWN_CURRENCIES = frozenset({"TRL", "VEF"})
 
 
 @dataclass(frozen=True)
@@ -49,12 +51,18 @@ class ConversionFacts:
     email_sha256: str | None = None
     phone_sha256: str | None = None
     ad_user_data: str | None = None
+    currency: str | None = None
+    retracted: bool = False
 
 
 def _common(facts: ConversionFacts, platform: str, now: datetime) -> Decision:
     """Apply the rules every conversion file shares."""
     if facts.lead_status != "new":
         return excluded(f"the lead is marked {facts.lead_status}")
+    if facts.retracted:
+        return excluded("the conversion was retracted before it was exported")
+    if platform == "google" and facts.currency in GOOGLE_WITHDRAWN_CURRENCIES:
+        return excluded(f"Google does not accept the withdrawn currency {facts.currency}")
     if facts.converted_at > now:
         return excluded("the conversion time is in the future")
     if facts.converted_at < facts.click_time:
@@ -106,21 +114,58 @@ def google_enhanced_conversion(facts: ConversionFacts, now: datetime) -> Decisio
     return _common(facts, "google", now)
 
 
-def adjustment(platform: str, converted_at: datetime, adjusted_at: datetime,
-               conversion_delivered: bool, now: datetime) -> Decision:  # fmt: skip
+def conversion_file(platform: str, facts: ConversionFacts, option: bool,
+                    now: datetime) -> tuple[str, Decision]:  # fmt: skip
+    """Choose the platform's one file for a conversion, and decide.
+
+    `option` is the goal's hashed (Microsoft) or enhanced-for-leads (Google) setting. A Google
+    conversion goes to the enhanced file when the goal uses it and the lead has consented
+    hashes; otherwise to the click file.
+    """
+    if platform == "microsoft":
+        return "microsoft-conversions", microsoft_conversion(facts, option, now)
+    if option:
+        enhanced = google_enhanced_conversion(facts, now)
+        if enhanced.state != "excluded" or not facts.google_click_id:
+            return "google-enhanced", enhanced
+    return "google-clicks", google_click_conversion(facts, now)
+
+
+@dataclass(frozen=True)
+class AdjustmentFacts:
+    """What the rules need to know about one restatement or retraction."""
+
+    converted_at: datetime
+    adjusted_at: datetime
+    click_id: str | None  # the MSCLKID or GCLID that keys the adjustment
+    conversion_retracted: bool = False
+    conversion_exported_at: datetime | None = None  # start of the run that took the conversion
+    conversion_exported_now: bool = False  # by the run deciding
+
+
+def adjustment(platform: str, facts: AdjustmentFacts, now: datetime) -> Decision:
     """Decide for an adjustments file: it follows its conversion, within Google's limits."""
-    if not conversion_delivered:
-        return Decision("held", "the conversion itself has not been delivered yet")
-    if adjusted_at < converted_at:
+    if facts.conversion_exported_at is None:
+        if facts.conversion_retracted:
+            return excluded("the conversion was retracted before it was exported")
+        return Decision("held", "waiting for its conversion to be exported")
+    if facts.adjusted_at < facts.conversion_exported_at:
+        return excluded("already in the value the conversion was exported with")
+    if facts.conversion_exported_now:
+        return Decision("held", "goes out in the run after its conversion's")
+    if not facts.click_id:
+        key = "MSCLKID" if platform == "microsoft" else "GCLID"
+        return excluded(f"no {key} to key the adjustment by")
+    if facts.adjusted_at < facts.converted_at:
         return excluded("the adjustment time is before the conversion time")
-    if adjusted_at > now:
+    if facts.adjusted_at > now:
         return excluded("the adjustment time is in the future")
     if platform == "google":
-        if now > converted_at + GOOGLE_ADJUSTMENT_MAX_AGE:
+        if now > facts.converted_at + GOOGLE_ADJUSTMENT_MAX_AGE:
             return excluded("Google adjusts conversions for 54 days only")
-        if now < converted_at + GOOGLE_ADJUSTMENT_MIN_AGE:
+        if now < facts.converted_at + GOOGLE_ADJUSTMENT_MIN_AGE:
             return held("Google adjusts conversions 24 hours old or older",
-                        converted_at + GOOGLE_ADJUSTMENT_MIN_AGE)  # fmt: skip
+                        facts.converted_at + GOOGLE_ADJUSTMENT_MIN_AGE)  # fmt: skip
     return ELIGIBLE
 
 

@@ -183,7 +183,7 @@ class Seed:
         defaults = {"microsoft_goal_name": name, "google_action_name": name,
                     "default_value": Decimal("100"), "default_currency": "USD", "window_days": 90}  # fmt: skip
         with self.app.app_context():
-            goal = Goal(name=name, created_at=datetime.now(UTC), **{**defaults, **fields})
+            goal = Goal(name=name, **{"created_at": datetime.now(UTC), **defaults, **fields})
             db.session.add(goal)
             db.session.commit()
             return goal.id
@@ -191,6 +191,7 @@ class Seed:
     def lead(self, created_at=None, click_ids=(), **fields) -> int:
         from datetime import UTC, datetime, timedelta
 
+        from capture.params import PARAMS_BY_KEY, is_valid
         from leads.models import Lead, LeadClickId
 
         self.count += 1
@@ -208,7 +209,12 @@ class Seed:
                 **fields,
             )
             lead.click_ids = [
-                LeadClickId(param=param, platform=platform, value=value, valid=True)
+                LeadClickId(
+                    param=param,
+                    platform=platform,
+                    value=value,
+                    valid=is_valid(PARAMS_BY_KEY[param], value),
+                )
                 for param, platform, value in click_ids
             ]
             db.session.add(lead)

@@ -8,16 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from export.formats import (
-    AdjustmentRow,
-    ConversionRow,
-    format_value,
-    google_adjustments,
-    google_clicks,
-    google_enhanced,
-    microsoft_adjustments,
-    microsoft_conversions,
-)
+from export.formats import FILE_KINDS, AdjustmentRow, ConversionRow, format_value
 
 GOLDEN = Path(__file__).parent / "golden"
 REFERENCE = Path(__file__).resolve().parents[2] / "shared/reference/data"
@@ -42,14 +33,19 @@ ADJUSTMENTS = [
                   msclkid=MS, gclid=GCLID),
 ]  # fmt: skip
 
+
+def render(kind: str, rows, optional: bool = False) -> str:
+    return FILE_KINDS[kind].render(rows, optional)
+
+
 FILES = {
-    "microsoft_conversions.csv": lambda: microsoft_conversions(CONVERSIONS, hashed=False),
-    "microsoft_conversions_hashed.csv": lambda: microsoft_conversions(CONVERSIONS, hashed=True),
-    "microsoft_adjustments.csv": lambda: microsoft_adjustments(ADJUSTMENTS),
-    "google_clicks.csv": lambda: google_clicks(CONVERSIONS[:1] * 2),
-    "google_clicks_braids.csv": lambda: google_clicks(CONVERSIONS, braids=True),
-    "google_enhanced.csv": lambda: google_enhanced(CONVERSIONS),
-    "google_adjustments.csv": lambda: google_adjustments(ADJUSTMENTS),
+    "microsoft_conversions.csv": lambda: render("microsoft-conversions", CONVERSIONS),
+    "microsoft_conversions_hashed.csv": lambda: render("microsoft-conversions", CONVERSIONS, True),
+    "microsoft_adjustments.csv": lambda: render("microsoft-adjustments", ADJUSTMENTS),
+    "google_clicks.csv": lambda: render("google-clicks", CONVERSIONS[:1] * 2),
+    "google_clicks_braids.csv": lambda: render("google-clicks", CONVERSIONS, True),
+    "google_enhanced.csv": lambda: render("google-enhanced", CONVERSIONS),
+    "google_adjustments.csv": lambda: render("google-adjustments", ADJUSTMENTS),
 }
 
 
@@ -137,12 +133,12 @@ def test_files_read_back_under_the_platform_rules(name):
 
 
 def test_ids_and_times_are_written_untouched_and_in_utc():
-    records = read_upload(google_clicks(CONVERSIONS, braids=True), "google_clicks")
+    records = read_upload(render("google-clicks", CONVERSIONS, True), "google_clicks")
     assert records[0]["Google Click ID"] == GCLID
     assert records[1]["WBRAID"] == "CjkK-x_Y"
     assert records[1]["Conversion Time"] == "2026-10-01 23:00:00"
     assert records[1]["Conversion Name"] == 'Won, "big" deal'
-    ms = read_upload(microsoft_conversions(CONVERSIONS, hashed=False), "microsoft_conversions")
+    ms = read_upload(render("microsoft-conversions", CONVERSIONS), "microsoft_conversions")
     assert ms[1]["Microsoft Click ID"] == MS.upper()
 
 

@@ -6,8 +6,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from export.rules import (
+    AdjustmentFacts,
     ConversionFacts,
     adjustment,
+    conversion_file,
     google_click_conversion,
     google_enhanced_conversion,
     microsoft_conversion,
@@ -107,24 +109,58 @@ def test_denied_consent_blanks_microsoft_hashes():
 
 
 CONVERTED = NOW - timedelta(days=10)
+EXPORTED = CONVERTED + H / 2
+ADJUSTED = AdjustmentFacts(CONVERTED, CONVERTED + H, "key", conversion_exported_at=EXPORTED)
 
 
 @pytest.mark.parametrize(
-    ("platform", "adjusted_at", "delivered", "now", "state", "reason"),
+    ("platform", "change", "now", "state", "reason"),
     [
-        ("microsoft", CONVERTED + H, True, NOW, "eligible", ""),
-        ("microsoft", CONVERTED + H, False, NOW, "held", "not been delivered"),
-        ("microsoft", CONVERTED - H, True, NOW, "excluded", "before the conversion"),
-        ("microsoft", NOW + H, True, NOW, "excluded", "in the future"),
-        ("google", CONVERTED + H, True, NOW, "eligible", ""),
-        ("google", CONVERTED + H, True, CONVERTED + 23 * H, "held", "24 hours"),
-        ("google", CONVERTED + H, True, CONVERTED + 24 * H, "eligible", ""),
-        ("google", CONVERTED + H, True, CONVERTED + timedelta(days=54), "eligible", ""),
-        ("google", CONVERTED + H, True, CONVERTED + timedelta(days=54, seconds=1), "excluded",
-         "54 days"),
+        ("microsoft", {}, NOW, "eligible", ""),
+        ("microsoft", {"conversion_exported_at": None}, NOW, "held", "waiting for its conversion"),
+        ("google", {"conversion_exported_at": None, "conversion_retracted": True}, NOW,
+         "excluded", "retracted before it was exported"),
+        ("microsoft", {"adjusted_at": EXPORTED - H / 60}, NOW, "excluded",
+         "already in the value"),
+        ("microsoft", {"conversion_exported_now": True}, NOW, "held", "run after"),
+        ("microsoft", {"click_id": None}, NOW, "excluded", "no MSCLKID"),
+        ("google", {"click_id": None}, NOW, "excluded", "no GCLID"),
+        ("microsoft", {"adjusted_at": NOW + H}, NOW, "excluded", "in the future"),
+        ("microsoft", {"conversion_exported_at": CONVERTED - 2 * H, "adjusted_at": CONVERTED - H},
+         NOW, "excluded", "before the conversion"),
+        ("google", {}, NOW, "eligible", ""),
+        ("google", {}, CONVERTED + 23 * H, "held", "24 hours"),
+        ("google", {}, CONVERTED + 24 * H, "eligible", ""),
+        ("google", {}, CONVERTED + timedelta(days=54), "eligible", ""),
+        ("google", {}, CONVERTED + timedelta(days=54, seconds=1), "excluded", "54 days"),
     ],
 )  # fmt: skip
-def test_adjustment_rules(platform, adjusted_at, delivered, now, state, reason):
-    decision = adjustment(platform, CONVERTED, adjusted_at, delivered, now)
+def test_adjustment_rules(platform, change, now, state, reason):
+    decision = adjustment(platform, replace(ADJUSTED, **change), now)
     assert decision.state == state
+    assert reason in decision.reason
+
+
+@pytest.mark.parametrize(
+    ("platform", "option", "change", "kind", "state", "reason"),
+    [
+        ("microsoft", False, {}, "microsoft-conversions", "eligible", ""),
+        ("microsoft", True, {"msclkid": None}, "microsoft-conversions", "eligible", ""),
+        ("google", False, {}, "google-clicks", "eligible", ""),
+        ("google", True, {}, "google-enhanced", "eligible", ""),
+        # An enhanced goal without consented hashes falls back to the click ID ...
+        ("google", True, {"ad_user_data": "denied"}, "google-clicks", "eligible", ""),
+        # ... and says why when there is neither.
+        ("google", True, {"ad_user_data": "denied", "google_click_id": None}, "google-enhanced",
+         "excluded", "consent is denied"),
+        ("google", True, {"email_sha256": None, "phone_sha256": None}, "google-clicks",
+         "eligible", ""),
+        ("google", False, {"retracted": True}, "google-clicks", "excluded", "retracted"),
+        ("google", False, {"currency": "TRL"}, "google-clicks", "excluded", "withdrawn currency"),
+        ("microsoft", False, {"currency": "TRL"}, "microsoft-conversions", "eligible", ""),
+    ],
+)  # fmt: skip
+def test_each_conversion_has_one_file_per_platform(platform, option, change, kind, state, reason):
+    chosen, decision = conversion_file(platform, replace(BASE, **change), option, NOW)
+    assert (chosen, decision.state) == (kind, state)
     assert reason in decision.reason

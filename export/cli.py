@@ -1,0 +1,75 @@
+"""`flask export run` (the nightly job) and `flask export status`."""
+
+import sys
+
+import click
+from flask import Blueprint, current_app
+from sqlalchemy import exists, func, select
+
+from database import db
+from export.models import ExportedConversion, ExportFile, ExportLock, ExportRun
+from export.run import PLATFORMS, ExportBusy, ExportFailed, Report, platform_goals, run_export
+from leads.models import Conversion
+
+bp = Blueprint("export_cli", __name__, cli_group="export")
+EXIT_BUSY = 75  # EX_TEMPFAIL: cron may try again later
+
+
+def print_report(report: Report, dry_run: bool) -> None:
+    if dry_run:
+        click.echo("Dry run: nothing was written or recorded.")
+        for kind, rows in sorted(report.rows.items()):
+            click.echo(f"  would write {rows} rows to {kind}")
+    else:
+        click.echo(f"Export run {report.run_id}: {len(report.files)} files.")
+        for file in report.files:
+            click.echo(f"  {file.path}  {file.rows} rows  sha256 {file.sha256}")
+    for kind, reasons in sorted(report.skipped.items()):
+        for reason, count in reasons.most_common():
+            click.echo(f"  skipped {count} for {kind}: {reason}")
+
+
+@bp.cli.command("run")
+@click.option("--goal", "goals", multiple=True, help="Only this goal (by name); repeatable.")
+@click.option("--platform", "platforms", multiple=True, type=click.Choice(tuple(PLATFORMS)),
+              help="Only this platform; repeatable.")  # fmt: skip
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Export folder (default CLOSELOOP_EXPORT_DIR).")  # fmt: skip
+@click.option("--dry-run", is_flag=True, help="Show what would be written; change nothing.")
+def run_command(goals, platforms, out_dir, dry_run) -> None:
+    """Write the new conversions and adjustments to upload files, once each."""
+    out_dir = out_dir or current_app.config["EXPORT_DIR"]
+    try:
+        report = run_export(out_dir, goals, platforms, dry_run=dry_run)
+    except ExportBusy as busy:
+        click.echo(f"Not run: {busy}.", err=True)
+        sys.exit(EXIT_BUSY)
+    except ExportFailed as failed:
+        raise click.ClickException(str(failed)) from failed
+    print_report(report, dry_run)
+
+
+@bp.cli.command("status")
+def status_command() -> None:
+    """Show the lock, the last runs, and what is not exported yet."""
+    held = db.session.get(ExportLock, "export")
+    click.echo(f"Lock: held by {held.holder} until {held.expires_at:%Y-%m-%d %H:%M:%S} UTC"
+               if held and held.holder else "Lock: free")  # fmt: skip
+    runs = db.session.scalars(select(ExportRun).order_by(ExportRun.id.desc()).limit(5)).all()
+    for run in runs:
+        rows = sum(file.rows for file in run.files)
+        error = f"  {run.error}" if run.error else ""
+        click.echo(f"Run {run.id}  {run.started_at:%Y-%m-%d %H:%M} UTC  {run.status}  "
+                   f"{len(run.files)} files  {rows} rows{error}")  # fmt: skip
+    pending = db.session.scalar(select(func.count()).where(ExportFile.status == "pending"))
+    if pending:
+        click.echo(f"{pending} files are pending: the next run writes them first.")
+    for goal, platform, _, _ in platform_goals():
+        waiting = db.session.scalar(
+            select(func.count(Conversion.id)).where(
+                Conversion.goal_id == goal.id,
+                ~exists().where(ExportedConversion.platform == platform,
+                                ExportedConversion.conversion_id == Conversion.id),
+            )
+        )  # fmt: skip
+        click.echo(f"{goal.name} / {platform}: {waiting} conversions not exported yet")
