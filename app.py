@@ -79,16 +79,17 @@ def register_blueprints(app: Flask) -> None:
     from capture import rejections
     from capture import views as capture_views
     from export import cli as export_cli
+    from export import feeds, pages
     from leads import goal_pages, workspace
     from leads import views as lead_views
     from staff import access, audit, auth, users
     from staff import cli as staff_cli
 
-    for public in (capture_views.bp, lead_views.bp):
+    for public in (capture_views.bp, lead_views.bp, feeds.bp):
         app.register_blueprint(public)
         csrf.exempt(public)
     for blueprint in (rejections.bp, auth.bp, users.bp, audit.bp, staff_cli.bp,
-                      workspace.bp, goal_pages.bp, export_cli.bp):  # fmt: skip
+                      workspace.bp, goal_pages.bp, export_cli.bp, pages.bp):  # fmt: skip
         app.register_blueprint(blueprint)
     app.before_request(access.load_signed_in_staff)
     app.after_request(rejections.count_refused_posts)

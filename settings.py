@@ -20,6 +20,8 @@ def defaults(app: Flask) -> dict:
         "DEFAULT_COUNTRY": "US",
         "DEFAULT_TIMEZONE": "UTC",
         "EXPORT_DIR": os.path.join(app.instance_path, "exports"),
+        "FEED_WINDOW_DAYS": 14,
+        "FEED_RATE_LIMIT": "30 per minute",
         "RATELIMIT_STORAGE_URI": "memory://",
         "CLICK_RATE_LIMIT": "120 per minute",
         "LEAD_QUARANTINE_LIMIT": "10 per minute",
@@ -52,6 +54,7 @@ def configure(app: Flask, test_config: dict | None) -> None:
     config["SQLALCHEMY_DATABASE_URI"] = database_uri(config["DATABASE_URL"])
     config["ALLOWED_ORIGINS"] = parse_origins(config["ALLOWED_ORIGINS"])
     config["PROXY_COUNT"] = int(config["PROXY_COUNT"])
+    config["FEED_WINDOW_DAYS"] = int(config["FEED_WINDOW_DAYS"])
     config["MAX_CONTENT_LENGTH"] = int(config["MAX_CONTENT_LENGTH"])
     production = config["ENVIRONMENT"] == "production"
     config["SESSION_COOKIE_SECURE"] = production

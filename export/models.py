@@ -25,6 +25,10 @@ class ExportRun(db.Model):
     files: Mapped[list["ExportFile"]] = relationship(back_populates="run", order_by="ExportFile.id")
 
     @property
+    def skipped_rows(self) -> int:
+        return sum(sum(reasons.values()) for reasons in self.skipped.values())
+
+    @property
     def folder(self) -> str:
         return f"run-{self.id:06d}"
 

@@ -53,6 +53,7 @@ class ConversionFacts:
     ad_user_data: str | None = None
     currency: str | None = None
     retracted: bool = False
+    duplicate_of: int | None = None  # an earlier conversion with the same key, goal and time
 
 
 def _common(facts: ConversionFacts, platform: str, now: datetime) -> Decision:
@@ -61,6 +62,8 @@ def _common(facts: ConversionFacts, platform: str, now: datetime) -> Decision:
         return excluded(f"the lead is marked {facts.lead_status}")
     if facts.retracted:
         return excluded("the conversion was retracted before it was exported")
+    if facts.duplicate_of:
+        return excluded(f"same click ID, goal and time as conversion {facts.duplicate_of}")
     if platform == "google" and facts.currency in GOOGLE_WITHDRAWN_CURRENCIES:
         return excluded(f"Google does not accept the withdrawn currency {facts.currency}")
     if facts.converted_at > now:

@@ -115,9 +115,10 @@ def assign(run: ExportRun | None, goal: Goal, platform: str, conversion_name: st
     """
     assigner = Assigner(run, goal, conversion_name, report) if run else None
     for batch in sources.unexported_conversions(goal.id, platform):
-        ledger = []
+        ledger, duplicates = [], sources.earlier_duplicates(goal.id, platform, batch)
         for record in batch:
-            kind, decision = conversion_file(platform, record.facts(platform, goal), option, now)
+            facts = record.facts(platform, goal, duplicates.get(record.id))
+            kind, decision = conversion_file(platform, facts, option, now)
             if decision.state != "eligible":
                 report.skip(kind, decision.reason)
             elif assigner is None:

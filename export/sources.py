@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import aliased
 
 from capture.models import Click
@@ -56,7 +56,7 @@ class ConversionRecord:
         return next((p for p in PLATFORM_PARAMS[platform]
                      if p in self.click_ids and self.click_ids[p].valid), None)  # fmt: skip
 
-    def facts(self, platform: str, goal: Goal) -> ConversionFacts:
+    def facts(self, platform: str, goal: Goal, duplicate_of: int | None = None) -> ConversionFacts:
         param = self.key_param(platform)
         click = self.click_ids.get(param) if param else None
         click_id = click.value if click else None
@@ -75,6 +75,7 @@ class ConversionRecord:
             ad_user_data=self.ad_user_data,
             currency=self.currency,
             retracted=self.retracted,
+            duplicate_of=duplicate_of,
         )  # fmt: skip
 
     def row(self, kind: str, conversion_name: str) -> ConversionRow:
@@ -135,6 +136,36 @@ def _complete(rows: Sequence) -> list[ConversionRecord]:
     return list(records.values())
 
 
+def earlier_duplicates(goal_id: int, platform: str,
+                       records: list[ConversionRecord]) -> dict[int, int]:  # fmt: skip
+    """Return {conversion ID: the first conversion of the goal with its click ID and time}.
+
+    Two leads can carry the same click ID (one visitor, two forms); the platforms take one
+    conversion per click ID, goal and time.
+    """
+    keys = {record.id: (record.click_ids[param].value, record.converted_at)
+            for record in records if (param := record.key_param(platform))}  # fmt: skip
+    shared = db.session.scalars(
+        select(LeadClickId.value)
+        .where(LeadClickId.platform == platform,
+               LeadClickId.value.in_({value for value, _ in keys.values()}))
+        .group_by(LeadClickId.value)
+        .having(func.count() > 1)
+    ).all() if keys else []  # fmt: skip
+    if not shared:
+        return {}
+    firsts = db.session.execute(
+        select(LeadClickId.value, Conversion.converted_at, func.min(Conversion.id))
+        .join(Conversion, Conversion.lead_id == LeadClickId.lead_id)
+        .where(Conversion.goal_id == goal_id, LeadClickId.platform == platform,
+               LeadClickId.valid.is_(True),
+               LeadClickId.value.in_(shared))
+        .group_by(LeadClickId.value, Conversion.converted_at)
+    )  # fmt: skip
+    first = {(value, converted_at): first_id for value, converted_at, first_id in firsts}
+    return {cid: first[key] for cid, key in keys.items() if first.get(key, cid) != cid}
+
+
 def _pages(query, key) -> Iterator[list[int]]:
     """Yield the IDs a one-column query selects, keyset-paged in ID order.
 
@@ -163,6 +194,14 @@ def unexported_conversions(goal_id: int, platform: str) -> Iterator[list[Convers
     for page in _pages(goal_conversions, Conversion.id):
         if todo := _unexported(ExportedConversion.conversion_id, platform, page):
             yield conversions_by_id(todo)
+
+
+def recent_conversions(goal_id: int, since: datetime) -> Iterator[list[ConversionRecord]]:
+    """Yield the goal's conversions at or after `since`, exported or not, in ID order."""
+    recent = select(Conversion.id).where(Conversion.goal_id == goal_id,
+                                         Conversion.converted_at >= since)  # fmt: skip
+    for page in _pages(recent, Conversion.id):
+        yield conversions_by_id(page)
 
 
 def conversions_in_file(file_id: int) -> Iterator[list[ConversionRecord]]:

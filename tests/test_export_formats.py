@@ -83,10 +83,17 @@ def currencies() -> set[str]:
     return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
 
 
+def timezone_names() -> set[str]:
+    lines = (REFERENCE / "microsoft_timezone_names.txt").read_text().split()
+    return {line.strip() for line in lines if line.strip() and not line.startswith("#")}
+
+
 def read_upload(text: str, kind: str) -> list[dict]:
     """Parse an upload file and check it the way the platform would."""
     lines = text.split("\r\n")
-    assert lines[0] == "Parameters:TimeZone=+0000"
+    zone = lines[0].removeprefix("Parameters:TimeZone=")
+    assert zone != lines[0] and (re.fullmatch(r"[+-](0\d|1[0-4])[0-5]\d", zone)
+                                 or zone in timezone_names()), lines[0]  # fmt: skip
     assert lines[-1] == ""
     rows = list(csv.reader(lines[1:-1]))
     header = rows[0]
@@ -150,3 +157,28 @@ def test_ids_and_times_are_written_untouched_and_in_utc():
 )  # fmt: skip
 def test_values_have_a_period_and_at_most_three_decimals(value, text):
     assert format_value(value) == text
+
+
+GOOD = "Parameters:TimeZone=+0000\r\n" + ",".join(HEADERS["microsoft_conversions"]) + "\r\n"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        GOOD.replace("+0000", "+05:00"),
+        GOOD.replace("+0000", "Atlantis"),
+        "\ufeff" + GOOD,
+        GOOD + f"{MS},Won,2026-10-01T14:05:00,1,USD\r\n",
+        GOOD + f'{MS},Won,2026-10-01 14:05:00,"1,5",USD\r\n',
+        GOOD + f"{MS},Won,2026-10-01 14:05:00,1,XXX\r\n",
+        GOOD + "not-an-msclkid,Won,2026-10-01 14:05:00,1,USD\r\n",
+    ],
+)
+def test_the_reader_refuses_what_the_platform_would(text):
+    with pytest.raises(AssertionError):
+        read_upload(text, "microsoft_conversions")
+
+
+def test_the_reader_takes_microsoft_time_zone_names():
+    text = GOOD.replace("+0000", "AmsterdamBerlinBernRomeStockholmVienna")
+    assert read_upload(text + f"{MS},Won,2026-10-01 14:05:00,1,USD\r\n", "microsoft_conversions")

@@ -76,6 +76,8 @@ def decide(kind, facts, now=NOW):
         ("enhanced", {"email_sha256": None, "phone_sha256": None}, NOW, "excluded",
          "no email or phone"),
         ("enhanced", {"ad_user_data": None}, NOW, "eligible", ""),
+        # One conversion per click ID, goal and time.
+        ("google", {"duplicate_of": 7}, NOW, "excluded", "same click ID, goal and time as conversion 7"),
         # Leads staff did not release.
         ("google", {"lead_status": "spam"}, NOW, "excluded", "marked spam"),
         ("microsoft", {"lead_status": "quarantined"}, NOW, "excluded", "marked quarantined"),

@@ -107,6 +107,16 @@ def test_excluded_rows_are_counted_with_their_reason_on_the_run(app, seed, goal,
                                         "the lead is marked spam": 1}  # fmt: skip
 
 
+def test_the_same_click_converted_twice_at_the_same_time_goes_once(app, seed, goal, tmp_path):
+    first = converted_lead(seed, goal)
+    converted_lead(seed, goal)  # another lead, same click IDs, same time
+    report = export(app, tmp_path)
+    assert report.rows == Counter({"microsoft-conversions": 1, "google-clicks": 1})
+    reason = f"same click ID, goal and time as conversion {first}"
+    assert report.skipped["microsoft-conversions"] == {reason: 1}
+    assert report.skipped["google-clicks"] == {reason: 1}
+
+
 def test_enhanced_goal_sends_hashes_and_respects_denied_consent(app, seed, tmp_path):
     goal = seed.goal("Enhanced", created_at=OLD, google_enhanced=True, microsoft_hashed=True,
                      microsoft_goal_name=None)  # fmt: skip
@@ -268,28 +278,33 @@ def old_goal(seed):
     return seed.goal("Bulk", created_at=OLD, google_action_name=None)
 
 
-def test_a_run_killed_halfway_is_completed_exactly_once(app, database_url, old_goal, tmp_path):
-    """100,001 rows make two files; the run is killed once the first is written."""
+@pytest.mark.timeout(300)
+def test_a_run_killed_halfway_is_completed_exactly_once(app, seed, database_url, old_goal,
+                                                        tmp_path):  # fmt: skip
+    """100,001 rows make two files, then 30,000 a third; the kill lands after the first."""
     bulk_conversions(app, old_goal, 100_001)
+    bulk_conversions(app, seed.goal("Second", created_at=OLD, google_action_name=None), 30_000)
     process = flask_export(database_url, tmp_path)
-    deadline = time.monotonic() + 120
-    while not list(tmp_path.rglob("*.part1.csv")) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    deadline = time.monotonic() + 100
+    while not list(tmp_path.rglob("*.csv")) and time.monotonic() < deadline:
+        assert process.poll() is None, process.stderr.read()
+        time.sleep(0.005)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    assert not list(tmp_path.rglob("*.part2.csv")), "the run finished before it was killed"
+    assert len(list(tmp_path.rglob("*.csv"))) < 3, "the run finished before it was killed"
     again = flask_export(database_url, tmp_path)
     out, err = again.communicate(timeout=300)
     assert again.returncode == 0, err
-    ledger_is_exactly_once(app, tmp_path, 100_001)
+    ledger_is_exactly_once(app, tmp_path, 130_001)
     with app.app_context():
         statuses = db.session.scalars(select(ExportRun.status).order_by(ExportRun.id)).all()
-    assert statuses == ["interrupted", "finished"]
-    with app.app_context():
         parts = db.session.execute(
-            select(ExportFile.part, ExportFile.rows, ExportFile.run_id)
+            select(ExportFile.goal_id, ExportFile.part, ExportFile.rows, ExportFile.run_id)
         ).all()
-    assert sorted(parts) == [(1, 100_000, 1), (2, 1, 1)]  # written by the second run
+    assert statuses == ["interrupted", "finished"]
+    # The killed run had assigned every row; the second run wrote what it left pending.
+    assert sorted(parts) == [(old_goal, 1, 100_000, 1), (old_goal, 2, 1, 1),
+                             (old_goal + 1, 1, 30_000, 1)]  # fmt: skip
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)

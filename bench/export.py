@@ -1,0 +1,137 @@
+"""`flask export run` at 100,000 and 1,000,000 conversions over 10 goals, on SQLite.
+
+For each size, seeds a fresh database (leads with an MSCLKID, each converted once, goals
+set up for Microsoft), then runs in child processes, one after the other:
+  * the baseline: one plain sqlite3 query and csv.writer writing the same rows to one
+    file per goal (no rules, no ledger);
+  * `flask export run`, as cron runs it.
+Prints wall time, rows/s, the ratio export ÷ baseline, and each child's peak memory (max
+RSS): memory must stay flat from 100,000 to 1,000,000 because the run streams.
+
+Run: .venv/bin/python bench/export.py [--sizes 100000,1000000]
+"""
+
+import argparse
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import BIN, ROOT, bench_environment, upgrade  # noqa: E402
+
+GOALS = 10
+BATCH = 50_000
+
+BASELINE = r"""
+import csv, sqlite3, sys
+connection = sqlite3.connect(sys.argv[1])
+query = '''SELECT g.id, k.value, g.microsoft_goal_name, c.converted_at, c.value, c.currency
+           FROM conversions c JOIN goals g ON g.id = c.goal_id
+           JOIN lead_click_ids k ON k.lead_id = c.lead_id AND k.param = 'msclkid'
+           ORDER BY g.id, c.id'''
+files, rows = {}, 0
+for goal, *row in connection.execute(query):
+    if goal not in files:
+        stream = open(f"{sys.argv[2]}/goal-{goal}.csv", "w", newline="")
+        stream.write("Parameters:TimeZone=+0000\r\n")
+        files[goal] = (stream, csv.writer(stream, lineterminator="\r\n"))
+        files[goal][1].writerow(["Microsoft Click ID", "Conversion Name", "Conversion Time",
+                                 "Conversion Value", "Conversion Currency"])
+    files[goal][1].writerow(row)
+    rows += 1
+for stream, _ in files.values():
+    stream.close()
+print(rows)
+"""
+
+
+def seed(path: str, count: int) -> None:
+    """Insert goals, then `count` leads with an MSCLKID, each converted once."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    old = now - timedelta(days=30)
+    connection = sqlite3.connect(path)
+    with connection:
+        connection.executemany(
+            "INSERT INTO goals (id, name, microsoft_goal_name, microsoft_hashed, google_enhanced,"
+            " window_days, created_at) VALUES (?, ?, ?, 0, 0, 90, ?)",
+            [(g, f"Goal {g}", f"Offline goal {g}", old) for g in range(1, GOALS + 1)],
+        )
+        for first in range(1, count + 1, BATCH):
+            ids = range(first, min(first + BATCH, count + 1))
+            created = [old + timedelta(seconds=n) for n in ids]
+            connection.executemany(
+                "INSERT INTO leads (id, public_id, created_at, status, attribution, extra,"
+                " fingerprint) VALUES (?, ?, ?, 'new', '{}', '{}', 'f')",
+                [(n, f"p{n}", created[i]) for i, n in enumerate(ids)],
+            )
+            connection.executemany(
+                "INSERT INTO lead_click_ids (lead_id, param, platform, value, valid)"
+                " VALUES (?, 'msclkid', 'microsoft', ?, 1)",
+                [(n, f"{n:032x}") for n in ids],
+            )
+            connection.executemany(
+                "INSERT INTO conversions (lead_id, goal_id, converted_at, value, currency,"
+                " created_at) VALUES (?, ?, ?, ?, 'USD', ?)",
+                [(n, n % GOALS + 1, created[i] + timedelta(days=2), f"{n % 5000}.5", now)
+                 for i, n in enumerate(ids)],
+            )  # fmt: skip
+    connection.execute("ANALYZE")
+    connection.close()
+
+
+def timed_child(command: list, env: dict) -> tuple[float, float, str]:
+    """Run a child; return its wall seconds, peak RSS in MiB, and its output."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)  # fmt: skip
+    output = process.stdout.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{command[0]} failed:\n{output}")
+    return elapsed, usage.ru_maxrss / 1024, output
+
+
+def measure(count: int) -> dict:
+    folder = Path(tempfile.mkdtemp(prefix="closeloop-export-bench-"))
+    database = folder / "bench.db"
+    env = bench_environment(f"sqlite:///{database}", CLOSELOOP_EXPORT_DIR=str(folder / "out"))
+    upgrade(env)
+    started = time.perf_counter()
+    seed(str(database), count)
+    seeded = time.perf_counter() - started
+    (folder / "baseline").mkdir()
+    base_s, base_mb, base_out = timed_child(
+        [sys.executable, "-c", BASELINE, str(database), str(folder / "baseline")], env
+    )
+    assert int(base_out.strip()) == count, base_out
+    run_s, run_mb, _ = timed_child([BIN / "flask", "--app", "app", "export", "run"], env)
+    files = list((folder / "out").rglob("*.csv"))
+    written = sum(1 for path in files for _ in path.open()) - 2 * len(files)  # minus 2 headers
+    assert written == count, (written, count)
+    again_s, _, _ = timed_child([BIN / "flask", "--app", "app", "export", "run"], env)
+    return {"count": count, "seeded": seeded, "base_s": base_s, "base_mb": base_mb,
+            "run_s": run_s, "run_mb": run_mb, "again_s": again_s}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100000,1000000")
+    sizes = [int(size) for size in parser.parse_args().sizes.split(",")]
+    print(f"{'conversions':>12}{'baseline s':>12}{'rows/s':>10}{'export s':>10}{'rows/s':>10}"
+          f"{'ratio':>7}{'base MiB':>10}{'export MiB':>12}{'re-run s':>10}")  # fmt: skip
+    for count in sizes:
+        r = measure(count)
+        print(f"{count:>12,}{r['base_s']:>12.1f}{count / r['base_s']:>10,.0f}{r['run_s']:>10.1f}"
+              f"{count / r['run_s']:>10,.0f}{r['base_s'] / r['run_s']:>7.3f}{r['base_mb']:>10.0f}"
+              f"{r['run_mb']:>12.0f}{r['again_s']:>10.1f}", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

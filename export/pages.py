@@ -1,0 +1,115 @@
+"""Staff pages: export runs with their files and skips, downloads, and feed credentials."""
+
+import os
+from datetime import UTC, datetime
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from sqlalchemy import func, select
+
+from database import db
+from export.feeds import create_feed, feed_kind
+from export.models import ExportFile, ExportRun, Feed, FeedFetch
+from export.run import PLATFORMS
+from export.status import lead_export_status
+from leads.models import Goal
+from staff.access import editors_only, login_required, roles_required
+from staff.audit import record
+
+bp = Blueprint("exports", __name__, url_prefix="/staff/exports", template_folder="templates")
+RUNS_SHOWN = 50
+
+bp.add_app_template_global(lead_export_status)
+
+
+@bp.get("/")
+@login_required
+def index():
+    """List the latest runs, newest first."""
+    runs = db.session.scalars(select(ExportRun).order_by(ExportRun.id.desc()).limit(RUNS_SHOWN))
+    pending = db.session.scalar(select(func.count()).where(ExportFile.status == "pending"))
+    return render_template("export/runs.html", runs=runs.all(), pending=pending)
+
+
+@bp.get("/runs/<int:run_id>")
+@login_required
+def run(run_id: int):
+    """Show a run's files and the rows it held back or left out, by reason."""
+    export_run = db.get_or_404(ExportRun, run_id)
+    goals = {goal.id: goal for goal in db.session.scalars(select(Goal))}
+    return render_template("export/run.html", run=export_run, goals=goals)
+
+
+@bp.get("/files/<int:file_id>")
+@editors_only
+def download(file_id: int):
+    """Send a written file; the path comes from the ledger, never from the request."""
+    file = db.get_or_404(ExportFile, file_id)
+    if file.status != "written":
+        abort(404, "This file is not written yet: the next export run writes it.")
+    folder = current_app.config["EXPORT_DIR"]
+    if not os.path.isfile(os.path.join(folder, file.path)):
+        abort(404, f"The file was written on {file.run.host}; it is not in this host's export "
+                   "folder. Share one export folder between hosts.")  # fmt: skip
+    record("export.download", "export_file", file.id)
+    db.session.commit()
+    return send_from_directory(folder, file.path, as_attachment=True,
+                               mimetype="text/csv", max_age=0)  # fmt: skip
+
+
+def _feeds_page(created=None, password=None, status=200):
+    feeds = db.session.scalars(select(Feed).order_by(Feed.id)).all()
+    last = dict(db.session.execute(
+        select(FeedFetch.feed_id, func.max(FeedFetch.fetched_at))
+        .where(FeedFetch.status == 200).group_by(FeedFetch.feed_id)
+    ).all())  # fmt: skip
+    goals = db.session.scalars(select(Goal).order_by(Goal.name)).all()
+    return render_template("export/feeds.html", feeds=feeds, last_fetch=last, goals=goals,
+                           platforms=PLATFORMS, created=created, password=password,
+                           feed_kind=feed_kind), status  # fmt: skip
+
+
+@bp.get("/feeds")
+@roles_required("admin")
+def feeds():
+    """List the feeds and offer to create one."""
+    return _feeds_page()
+
+
+@bp.post("/feeds")
+@roles_required("admin")
+def add_feed():
+    """Create a feed and show its password once."""
+    goal = db.session.get(Goal, request.form.get("goal_id", type=int) or 0)
+    platform = request.form.get("platform", "")
+    if goal is None or platform not in PLATFORMS or not getattr(goal, PLATFORMS[platform][0]):
+        flash("Choose a goal and a platform the goal is set up for.", "error")
+        return _feeds_page(status=400)
+    feed, password = create_feed(goal, platform, g.staff.id, datetime.now(UTC))
+    record("feed.create", "feed", feed.id, None,
+           {"platform": platform, "goal": goal.name, "username": feed.username})  # fmt: skip
+    db.session.commit()
+    return _feeds_page(created=feed, password=password)
+
+
+@bp.post("/feeds/<int:feed_id>/revoke")
+@roles_required("admin")
+def revoke_feed(feed_id: int):
+    """Stop a feed's credentials from working, for good."""
+    feed = db.get_or_404(Feed, feed_id)
+    if feed.revoked_at is None:
+        feed.revoked_at = datetime.now(UTC)
+        record("feed.revoke", "feed", feed.id, {"revoked": False}, {"revoked": True})
+        db.session.commit()
+        flash(f"Revoked the feed {feed.platform}/{feed.slug}.", "success")
+    return redirect(url_for("exports.feeds"))
