@@ -9,7 +9,7 @@ from sqlalchemy import exists, func, select
 from database import db
 from export.models import ExportedConversion, ExportFile, ExportLock, ExportRun
 from export.run import PLATFORMS, ExportBusy, ExportFailed, Report, platform_goals, run_export
-from leads.models import Conversion
+from leads.models import Conversion, Goal
 
 bp = Blueprint("export_cli", __name__, cli_group="export")
 EXIT_BUSY = 75  # EX_TEMPFAIL: cron may try again later
@@ -39,6 +39,9 @@ def print_report(report: Report, dry_run: bool) -> None:
 def run_command(goals, platforms, out_dir, dry_run) -> None:
     """Write the new conversions and adjustments to upload files, once each."""
     out_dir = out_dir or current_app.config["EXPORT_DIR"]
+    known = set(db.session.scalars(select(Goal.name).where(Goal.name.in_(goals))))
+    if unknown := sorted(set(goals) - known):
+        raise click.BadParameter(f"no goal named {', '.join(unknown)}", param_hint="--goal")
     try:
         report = run_export(out_dir, goals, platforms, dry_run=dry_run)
     except ExportBusy as busy:

@@ -6,7 +6,7 @@ runs out; on the same host a dead holder's process is noticed at once.
 
 import os
 import socket
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, update
 
@@ -37,8 +37,12 @@ def _dead_on_this_host(holder: str | None) -> bool:
     return False
 
 
-def acquire(now: datetime, lease: timedelta) -> str | None:
-    """Take the lease and commit; return None, or who holds it when it is taken."""
+def acquire(lease: timedelta) -> str | None:
+    """Take the lease and commit; return None, or who holds it when it is taken.
+
+    Leases run on the wall clock, whatever clock the export's rules are given.
+    """
+    now = datetime.now(UTC)
     table = ExportLock.__table__
     dialect = db.session.get_bind().dialect.name
     db.session.execute(
@@ -61,8 +65,9 @@ def acquire(now: datetime, lease: timedelta) -> str | None:
     return f"{current.holder} (lease until {current.expires_at:%Y-%m-%d %H:%M:%S} UTC)"
 
 
-def renew(now: datetime, lease: timedelta) -> None:
+def renew(lease: timedelta) -> None:
     """Extend the lease within the caller's transaction, or raise LockLost."""
+    now = datetime.now(UTC)
     table = ExportLock.__table__
     renewed = db.session.execute(
         update(table)

@@ -131,7 +131,8 @@ def assign(run: ExportRun | None, goal: Goal, platform: str, conversion_name: st
                     file.optional_columns = True
                 ledger.append({"platform": platform, "conversion_id": record.id,
                                "file_id": file.id})  # fmt: skip
-        _commit_batch(ExportedConversion, ledger, now)
+        if run:
+            _commit_batch(ExportedConversion, ledger)
     kind = f"{platform}-adjustments"
     for batch in sources.unexported_adjustments(goal.id, platform):
         ledger = []
@@ -144,14 +145,15 @@ def assign(run: ExportRun | None, goal: Goal, platform: str, conversion_name: st
             else:
                 ledger.append({"platform": platform, "adjustment_id": record.id,
                                "file_id": assigner.file(kind).id})  # fmt: skip
-        _commit_batch(ExportedAdjustment, ledger, now)
+        if run:
+            _commit_batch(ExportedAdjustment, ledger)
 
 
-def _commit_batch(model, ledger: list[dict], now: datetime) -> None:
-    if not ledger:
-        return
-    db.session.execute(insert(model.__table__), ledger)
-    lock.renew(now, LEASE)
+def _commit_batch(model, ledger: list[dict]) -> None:
+    """Record a batch's rows in the ledger and renew the lease, in one transaction."""
+    if ledger:
+        db.session.execute(insert(model.__table__), ledger)
+    lock.renew(LEASE)
     db.session.commit()
 
 
@@ -216,7 +218,7 @@ def write_file(file: ExportFile, out_dir: str, now: datetime) -> None:
     if written != file.rows:
         raise ExportFailed(f"{file.path}: the ledger holds {file.rows} rows, {written} written")
     file.status, file.written_at = "written", now
-    lock.renew(now, LEASE)
+    lock.renew(LEASE)
     db.session.commit()
 
 
@@ -267,7 +269,7 @@ def run_export(out_dir: str, goal_names: Iterable[str] = (), platforms: Iterable
         db.session.rollback()
         return report
     check_writable(out_dir)
-    holder = lock.acquire(clock(), LEASE)
+    holder = lock.acquire(LEASE)
     if holder:
         raise ExportBusy(f"another export is running: {holder}")
     run = None

@@ -251,7 +251,7 @@ def test_a_live_holder_keeps_the_lock_and_a_dead_one_loses_it(app, seed, goal, t
     converted_lead(seed, goal)
     with app.app_context():
         db.session.add(ExportLock(name="export", holder="other-host:1",
-                                  expires_at=LATER + timedelta(minutes=1)))  # fmt: skip
+                                  expires_at=datetime.now(UTC) + timedelta(minutes=1)))  # fmt: skip
         db.session.commit()
     with pytest.raises(ExportBusy, match="other-host:1"):
         export(app, tmp_path)
@@ -263,6 +263,20 @@ def test_a_live_holder_keeps_the_lock_and_a_dead_one_loses_it(app, seed, goal, t
     assert export(app, tmp_path).rows["microsoft-conversions"] == 1
     with app.app_context():
         assert db.session.get(ExportLock, "export").holder is None
+    with app.app_context():
+        held = db.session.get(ExportLock, "export")
+        held.holder, held.expires_at = "other-host:1", datetime.now(UTC) - timedelta(seconds=1)
+        db.session.commit()
+    assert export(app, tmp_path).files == []  # an expired lease is taken over
+
+
+def test_a_run_whose_lease_was_taken_stops(app):
+    with app.app_context():
+        assert lock.acquire(timedelta(minutes=1)) is None
+        db.session.get(ExportLock, "export").holder = "other-host:1"
+        db.session.commit()
+        with pytest.raises(lock.LockLost):
+            lock.renew(timedelta(minutes=1))
 
 
 def flask_export(database_url: str, folder: Path) -> subprocess.Popen:
@@ -317,3 +331,18 @@ def test_two_runs_at_once_deliver_no_row_twice(app, database_url, old_goal, tmp_
     if codes == [0, 75]:
         assert "another export is running" in dict((c, e) for c, e in results)[75]
     ledger_is_exactly_once(app, tmp_path, 20_000)
+
+
+def test_the_command_reports_files_and_refuses_unknown_goals(app, runner, seed, goal, tmp_path):
+    converted_lead(seed, goal)
+    out = tmp_path / "out"
+    refused = runner.invoke(args=["export", "run", "--goal", "Nope", "--out", str(out)])
+    assert refused.exit_code == 2 and "no goal named Nope" in refused.output
+    dry = runner.invoke(args=["export", "run", "--dry-run", "--out", str(out)])
+    assert "Dry run" in dry.output and not out.exists()
+    done = runner.invoke(args=["export", "run", "--platform", "microsoft", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    assert "microsoft-conversions.part1.csv  1 rows" in done.output
+    status = runner.invoke(args=["export", "status"])
+    assert "Lock: free" in status.output and "finished" in status.output
+    assert "Closed won / google: 1 conversions not exported yet" in status.output
