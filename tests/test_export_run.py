@@ -280,7 +280,11 @@ def test_a_run_whose_lease_was_taken_stops(app):
 
 
 def flask_export(database_url: str, folder: Path) -> subprocess.Popen:
-    env = {**os.environ, "CLOSELOOP_DATABASE_URL": database_url}
+    env = {
+        **os.environ,
+        "CLOSELOOP_DATABASE_URL": database_url,
+        "CLOSELOOP_ENVIRONMENT": "development",
+    }  # importing wsgi.py set production
     return subprocess.Popen(
         [sys.executable, "-m", "flask", "--app", "app", "export", "run", "--out", str(folder)],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
