@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from export.formats import FILE_KINDS, AdjustmentRow, ConversionRow, format_value
+from tests.conftest import require
 
 GOLDEN = Path(__file__).parent / "golden"
-REFERENCE = Path(__file__).resolve().parents[2] / "shared/reference/data"
+REFERENCE = Path(__file__).parent / "reference"
 WHEN = datetime(2026, 10, 1, 14, 5, tzinfo=UTC)
 STOCKHOLM = timezone(timedelta(hours=2))
 MS = "f894f652ea334e739002f7167ab8f8e3"
@@ -182,3 +183,10 @@ def test_the_reader_refuses_what_the_platform_would(text):
 def test_the_reader_takes_microsoft_time_zone_names():
     text = GOOD.replace("+0000", "AmsterdamBerlinBernRomeStockholmVienna")
     assert read_upload(text + f"{MS},Won,2026-10-01 14:05:00,1,USD\r\n", "microsoft_conversions")
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in REFERENCE.iterdir() if p.suffix != ".md"))
+def test_the_reference_copies_match_the_contract(name):
+    contract = Path(__file__).resolve().parents[2] / "shared/reference/data" / name
+    require(contract.exists(), f"the product contract is not beside this clone: {contract}")
+    assert (REFERENCE / name).read_bytes() == contract.read_bytes()
