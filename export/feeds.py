@@ -22,7 +22,7 @@ from export import sources
 from export.formats import FILE_KINDS
 from export.models import Feed, FeedFetch
 from export.rules import conversion_file
-from export.run import MAX_ROWS_PER_FILE, PLATFORMS
+from export.run import MAX_ROWS_PER_FILE, PLATFORMS, goal_slug
 from leads.models import Goal
 
 bp = Blueprint("feeds", __name__)
@@ -39,16 +39,12 @@ def feed_kind(goal: Goal, platform: str) -> str:
     return "google-enhanced" if goal.google_enhanced else "google-clicks"
 
 
-def slug_for(goal: Goal) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", goal.name.lower()).strip("-")[:48] or f"goal-{goal.id}"
-
-
 def create_feed(goal: Goal, platform: str, actor_id: int, now: datetime) -> tuple[Feed, str]:
     """Create a feed with fresh credentials (no commit); return it and its password."""
-    slug, taken = slug_for(goal), 1
+    slug, taken = goal_slug(goal), 1
     while db.session.scalar(select(Feed.id).where(Feed.platform == platform, Feed.slug == slug)):
         taken += 1
-        slug = f"{slug_for(goal)[:56]}-{taken}"
+        slug = f"{goal_slug(goal)[:56]}-{taken}"
     password, username = secrets.token_urlsafe(32), f"feed-{secrets.token_hex(6)}"
     feed = Feed(platform=platform, slug=slug, goal=goal, created_at=now, created_by=actor_id,
                 username=username, password_sha256=digest(password))  # fmt: skip

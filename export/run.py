@@ -77,17 +77,23 @@ def platform_goals(goal_names: Iterable[str] = (), platforms: Iterable[str] = ()
                 yield goal, platform, getattr(goal, name_field), getattr(goal, option_field)
 
 
+def goal_slug(goal: Goal) -> str:
+    """Return the goal's name as lower-case words joined by hyphens, safe in paths and URLs."""
+    return re.sub(r"[^a-z0-9]+", "-", goal.name.lower()).strip("-")[:48] or f"goal-{goal.id}"
+
+
 def file_path(run: ExportRun, goal: Goal, kind: str, part: int) -> str:
     """Return a file's path under the export folder: run folder, goal, kind, part."""
-    slug = re.sub(r"[^a-z0-9]+", "-", goal.name.lower()).strip("-")[:40] or "goal"
-    return f"{run.folder}/{goal.id:03d}-{slug}.{kind}.part{part}.csv"
+    return f"{run.folder}/{goal.id:03d}-{goal_slug(goal)}.{kind}.part{part}.csv"
 
 
 class Assigner:
     """Put rows into the run's files for one goal and platform, 100,000 rows a file."""
 
-    def __init__(self, run: ExportRun, goal: Goal, conversion_name: str, report: Report):
+    def __init__(self, run: ExportRun, goal: Goal, conversion_name: str, hashed: bool,
+                 report: Report):  # fmt: skip
         self.run, self.goal, self.name, self.report = run, goal, conversion_name, report
+        self.hashed = hashed
         self.current: dict[str, ExportFile] = {}
 
     def file(self, kind: str) -> ExportFile:
@@ -96,7 +102,8 @@ class Assigner:
             part = current.part + 1 if current else 1
             current = ExportFile(run=self.run, goal_id=self.goal.id, kind=kind, part=part,
                                  conversion_name=self.name, rows=0, status="pending",
-                                 optional_columns=False,
+                                 optional_columns=kind == "microsoft-conversions"
+                                 and self.hashed,
                                  path=file_path(self.run, self.goal, kind, part))  # fmt: skip
             db.session.add(current)
             db.session.flush()
@@ -113,7 +120,7 @@ def assign(run: ExportRun | None, goal: Goal, platform: str, conversion_name: st
 
     With no run (a dry run) nothing is written: the report only counts.
     """
-    assigner = Assigner(run, goal, conversion_name, report) if run else None
+    assigner = Assigner(run, goal, conversion_name, option, report) if run else None
     for batch in sources.unexported_conversions(goal.id, platform):
         ledger, duplicates = [], sources.earlier_duplicates(goal.id, platform, batch)
         for record in batch:
@@ -125,10 +132,8 @@ def assign(run: ExportRun | None, goal: Goal, platform: str, conversion_name: st
                 report.rows[kind] += 1
             else:
                 file = assigner.file(kind)
-                if kind == "microsoft-conversions":
-                    file.optional_columns = option
-                elif kind == "google-clicks" and record.key_param("google") != "gclid":
-                    file.optional_columns = True
+                if kind == "google-clicks" and record.key_param("google") != "gclid":
+                    file.optional_columns = True  # the GBRAID and WBRAID columns
                 ledger.append({"platform": platform, "conversion_id": record.id,
                                "file_id": file.id})  # fmt: skip
         if run:

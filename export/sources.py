@@ -23,6 +23,8 @@ PLATFORM_PARAMS = {
     platform: tuple(p.name for p in CLICK_ID_PARAMS if p.platform == platform)
     for platform in ("microsoft", "google")
 }
+# The click ID an adjustment is keyed by, per platform.
+ADJUSTMENT_KEY = {"microsoft": "msclkid", "google": "gclid"}
 
 
 @dataclass(frozen=True)
@@ -241,15 +243,14 @@ class AdjustmentRecord:
         )  # fmt: skip
 
     def row(self, platform: str, conversion_name: str) -> AdjustmentRow:
-        key = "msclkid" if platform == "microsoft" else "gclid"
+        key = {ADJUSTMENT_KEY[platform]: self.click_id} if self.click_id else {}
         return AdjustmentRow(conversion_name, self.converted_at, self.kind, self.adjusted_at,
-                             self.value, self.currency,
-                             **({key: self.click_id} if self.click_id else {}))  # fmt: skip
+                             self.value, self.currency, **key)  # fmt: skip
 
 
 def adjustments_by_id(ids: Sequence[int], platform: str) -> list[AdjustmentRecord]:
     """Return the adjustments, keyed for the platform, with where their conversion went."""
-    key_param = "msclkid" if platform == "microsoft" else "gclid"
+    key_param = ADJUSTMENT_KEY[platform]
     key = (
         select(LeadClickId.value)
         .where(LeadClickId.lead_id == Conversion.lead_id, LeadClickId.param == key_param,

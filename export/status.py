@@ -18,8 +18,6 @@ from leads.models import Lead
 class ExportStatus:
     """One conversion or adjustment for one platform: in a file, or the rules' decision."""
 
-    subject: str  # "conversion" or "adjustment"
-    subject_id: int
     platform: str
     state: str  # written, pending (in a file not yet written), eligible, held, excluded
     detail: str
@@ -32,13 +30,13 @@ class ExportStatus:
         return self.state + (f": {self.detail}" if self.detail else "")
 
 
-def _decided(subject, subject_id, platform, kind, decision) -> ExportStatus:
+def _decided(platform: str, kind: str, decision) -> ExportStatus:
     detail = decision.reason
     if decision.state == "eligible":
         detail = f"goes out in the next run ({FILE_KINDS[kind].title})"
     elif decision.until:
         detail += f" (until {decision.until:%Y-%m-%d %H:%M} UTC)"
-    return ExportStatus(subject, subject_id, platform, decision.state, detail)
+    return ExportStatus(platform, decision.state, detail)
 
 
 def _ledgered(column, ids: list[int]) -> dict[tuple[int, str], ExportFile]:
@@ -72,20 +70,20 @@ def lead_export_status(lead: Lead, now: datetime | None = None) -> dict[tuple, l
                 continue
             file = filed["conversion"].get((record.id, platform))
             if file is not None:
-                status = ExportStatus("conversion", record.id, platform, file.status, "", file)
+                status = ExportStatus(platform, file.status, "", file)
             else:
                 duplicate = sources.earlier_duplicates(goal.id, platform, [record])
                 facts = record.facts(platform, goal, duplicate.get(record.id))
                 kind, decision = conversion_file(platform, facts, getattr(goal, option_field), now)
-                status = _decided("conversion", record.id, platform, kind, decision)
+                status = _decided(platform, kind, decision)
             statuses.setdefault(("conversion", record.id), []).append(status)
         enabled = [i for i in goals if getattr(goals[i], name_field)]
         for record in sources.adjustments_by_conversion(enabled, platform) if enabled else []:
             file = filed["adjustment"].get((record.id, platform))
             if file is not None:
-                status = ExportStatus("adjustment", record.id, platform, file.status, "", file)
+                status = ExportStatus(platform, file.status, "", file)
             else:
-                status = _decided("adjustment", record.id, platform, f"{platform}-adjustments",
+                status = _decided(platform, f"{platform}-adjustments",
                                   adjustment(platform, record.facts(None), now))  # fmt: skip
             statuses.setdefault(("adjustment", record.id), []).append(status)
     return statuses
