@@ -71,8 +71,11 @@ def status_command() -> None:
         waiting = db.session.scalar(
             select(func.count(Conversion.id)).where(
                 Conversion.goal_id == goal.id,
+                # A row in a pending file (a failed run's) is not out yet.
                 ~exists().where(ExportedConversion.platform == platform,
-                                ExportedConversion.conversion_id == Conversion.id),
+                                ExportedConversion.conversion_id == Conversion.id,
+                                ExportedConversion.file_id == ExportFile.id,
+                                ExportFile.status == "written"),
             )
         )  # fmt: skip
         click.echo(f"{goal.name} / {platform}: {waiting} conversions not exported yet")
