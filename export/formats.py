@@ -3,6 +3,7 @@
 Every file is UTF-8 without BOM, starts with `Parameters:TimeZone=+0000`, writes times in
 UTC as `yyyy-MM-dd HH:mm:ss`, and quotes a cell (RFC 4180) only when it must. IDs and
 hashes are written untouched: a gclid may begin with "-", and prefixing it would break it.
+The one free-text cell, the conversion name, never starts a spreadsheet formula.
 """
 
 import csv
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TextIO
+
+from leads.conversion_rules import FORMULA_STARTS
 
 TIMEZONE_ROW = "Parameters:TimeZone=+0000"
 THOUSANDTHS = Decimal("0.001")
@@ -89,6 +92,14 @@ def consent_word(consent: str | None) -> str:
     return CONSENT_WORDS.get(consent or "", "")
 
 
+def spreadsheet_safe(text: str) -> str:
+    """Prefix a quote to a free-text cell that a spreadsheet would run as a formula.
+
+    The goal form refuses such names; this guards the rows stored before it did.
+    """
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def write_csv(stream: TextIO, header: Iterable[str], rows: Iterable[Iterable[str]]) -> None:
     """Write the time-zone row, the header and the rows to a text stream, CRLF line ends."""
     stream.write(TIMEZONE_ROW + "\r\n")
@@ -98,34 +109,34 @@ def write_csv(stream: TextIO, header: Iterable[str], rows: Iterable[Iterable[str
 
 
 def _microsoft_conversion(row: ConversionRow, hashed: bool) -> tuple[str, ...]:
-    return (row.msclkid or "", row.conversion_name, format_time(row.converted_at),
+    return (row.msclkid or "", spreadsheet_safe(row.conversion_name), format_time(row.converted_at),
             format_value(row.value), row.currency or "",
             *((row.email_sha256 or "", row.phone_sha256 or "") if hashed else ()))  # fmt: skip
 
 
 def _microsoft_adjustment(row: AdjustmentRow, _: bool) -> tuple[str, ...]:
     restate = row.kind == "restate"
-    return (row.msclkid or "", row.conversion_name, format_time(row.converted_at),
+    return (row.msclkid or "", spreadsheet_safe(row.conversion_name), format_time(row.converted_at),
             format_value(row.value) if restate else "", (row.currency or "") if restate else "",
             ADJUSTMENT_WORDS["microsoft"][row.kind], format_time(row.adjusted_at))  # fmt: skip
 
 
 def _google_click(row: ConversionRow, braids: bool) -> tuple[str, ...]:
-    return (row.gclid or "", row.conversion_name, format_time(row.converted_at),
+    return (row.gclid or "", spreadsheet_safe(row.conversion_name), format_time(row.converted_at),
             format_value(row.value), row.currency or "", consent_word(row.ad_user_data),
             consent_word(row.ad_personalization),
             *((row.gbraid or "", row.wbraid or "") if braids else ()))  # fmt: skip
 
 
 def _google_enhanced(row: ConversionRow, _: bool) -> tuple[str, ...]:
-    return (row.email_sha256 or "", row.phone_sha256 or "", row.conversion_name,
+    return (row.email_sha256 or "", row.phone_sha256 or "", spreadsheet_safe(row.conversion_name),
             format_time(row.converted_at), format_value(row.value), row.currency or "",
             consent_word(row.ad_user_data), consent_word(row.ad_personalization))  # fmt: skip
 
 
 def _google_adjustment(row: AdjustmentRow, _: bool) -> tuple[str, ...]:
     restate = row.kind == "restate"
-    return (row.gclid or "", row.conversion_name, format_time(row.converted_at),
+    return (row.gclid or "", spreadsheet_safe(row.conversion_name), format_time(row.converted_at),
             format_time(row.adjusted_at), ADJUSTMENT_WORDS["google"][row.kind],
             format_value(row.value) if restate else "",
             (row.currency or "") if restate else "")  # fmt: skip

@@ -12,6 +12,8 @@ MAX_VALUE = Decimal("999999999999")
 MAX_WINDOW_DAYS = 90
 VALUE_PATTERN = re.compile(r"\d+(\.\d{1,3})?")
 CURRENCY_FILE = Path(__file__).resolve().parent / "data" / "currencies.tsv"
+# What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection").
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class RuleError(ValueError):
@@ -77,6 +79,19 @@ def check_conversion_time(converted_at: datetime, lead_created: datetime, now: d
         raise RuleError("The conversion time is in the future.")
     if converted_at < lead_created.replace(second=0, microsecond=0):
         raise RuleError("The conversion time is before the lead arrived.")
+
+
+def check_platform_name(name: str) -> str:
+    """Return a goal's platform name unless a spreadsheet would run it as a formula.
+
+    The name must match the platform's exactly, so it is refused rather than altered.
+    """
+    if name.startswith(FORMULA_STARTS):
+        raise RuleError(
+            "Spreadsheets would run a name starting with =, +, -, @, a tab or a line break "
+            "as a formula: rename the goal on the platform and here."
+        )
+    return name
 
 
 def check_window(window_days: int) -> int:

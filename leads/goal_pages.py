@@ -5,7 +5,14 @@ from datetime import UTC, datetime
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from database import db
-from leads.conversion_rules import RuleError, check_window, currencies, parse_currency, parse_value
+from leads.conversion_rules import (
+    RuleError,
+    check_platform_name,
+    check_window,
+    currencies,
+    parse_currency,
+    parse_value,
+)
 from leads.models import Goal
 from staff.access import login_required, roles_required
 from staff.audit import record
@@ -23,6 +30,11 @@ def goal_fields(form) -> tuple[dict, dict]:
         text = (form.get(field) or "").strip()
         if len(text) > 100:
             errors[field] = ["At most 100 characters."]
+        elif field != "name":
+            try:
+                check_platform_name(text)
+            except RuleError as error:
+                errors[field] = [str(error)]
         values[field] = text or None
     if not values["name"]:
         errors["name"] = ["Give the goal a name."]

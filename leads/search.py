@@ -35,7 +35,8 @@ class LeadFilters:
     def from_args(cls, args) -> "LeadFilters":
         """Read the filters from a query string, ignoring what does not parse."""
         return cls(
-            q=args.get("q", "").strip()[:254],
+            # PostgreSQL text cannot hold NUL: a pasted one would fail the query, not match.
+            q=args.get("q", "").replace("\x00", "").strip()[:254],
             microsoft=args.get("microsoft") == "1",
             google=args.get("google") == "1",
             converted=args.get("converted", "") if args.get("converted") in ("yes", "no") else "",
