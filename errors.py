@@ -1,11 +1,13 @@
 """One shape for every error: JSON {"code", "status", "message", "errors"} for programs,
 a plain page that says what to fix for people."""
 
+import contextlib
 import logging
 
 from flask import Flask, json, render_template, request
 from marshmallow import ValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from werkzeug.exceptions import (
     HTTPException,
     InternalServerError,
@@ -61,10 +63,26 @@ def handle_validation_error(error: ValidationError):
     return error_response(UnprocessableEntity("Some fields need fixing."), messages)
 
 
-def handle_database_unavailable(error: OperationalError):
-    """Answer 503 when the database cannot be reached: never a false success."""
-    db.session.rollback()
+def handle_database_error(error: DBAPIError):
+    """Answer 503 when the database cannot be reached or dropped the connection, else 500."""
+    lost = isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated
+    if not lost:
+        return handle_unexpected_error(error)
     log.error("Database unavailable: %s", type(error.orig).__name__)
+    return database_unavailable()
+
+
+def handle_pool_timeout(error: PoolTimeoutError):
+    """Answer 503 when every pooled connection stayed busy for too long."""
+    log.error("Database unavailable: %s", error)
+    return database_unavailable()
+
+
+def database_unavailable():
+    """Roll back what the request began and answer 503: never a false success."""
+    # The connection may be gone with the server; the session is discarded at teardown.
+    with contextlib.suppress(SQLAlchemyError):
+        db.session.rollback()
     return error_response(ServiceUnavailable("Nothing was saved. Please try again shortly."))
 
 
@@ -79,5 +97,6 @@ def register_error_handlers(app: Flask) -> None:
     """Install the error handlers."""
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(ValidationError, handle_validation_error)
-    app.register_error_handler(OperationalError, handle_database_unavailable)
+    app.register_error_handler(DBAPIError, handle_database_error)
+    app.register_error_handler(PoolTimeoutError, handle_pool_timeout)
     app.register_error_handler(Exception, handle_unexpected_error)

@@ -7,6 +7,7 @@ from flask import Flask
 
 DEV_SECRET_KEY = "dev-only-secret-change-me"  # noqa: S105 - refused in production
 POSTGRES_DRIVER = "postgresql+psycopg://"
+POSTGRES_CONNECT_TIMEOUT = 3
 
 
 def defaults(app: Flask) -> dict:
@@ -32,6 +33,13 @@ def defaults(app: Flask) -> dict:
     }
 
 
+def postgres_engine_options() -> dict:
+    """Return the engine options that let the service ride out a PostgreSQL restart."""
+    # After a restart the pool holds dead connections: test each one before use. An
+    # unreachable server must cost a request seconds, not a hung worker: give up connecting.
+    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": POSTGRES_CONNECT_TIMEOUT}}
+
+
 def database_uri(url: str) -> str:
     """Return the SQLAlchemy URL for a database URL, using psycopg 3 for PostgreSQL."""
     return re.sub(r"^postgres(ql)?://", POSTGRES_DRIVER, url)
@@ -52,6 +60,8 @@ def configure(app: Flask, test_config: dict | None) -> None:
         app.config.from_mapping(test_config)
     config = app.config
     config["SQLALCHEMY_DATABASE_URI"] = database_uri(config["DATABASE_URL"])
+    if config["SQLALCHEMY_DATABASE_URI"].startswith(POSTGRES_DRIVER):
+        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", postgres_engine_options())
     config["ALLOWED_ORIGINS"] = parse_origins(config["ALLOWED_ORIGINS"])
     config["PROXY_COUNT"] = int(config["PROXY_COUNT"])
     config["FEED_WINDOW_DAYS"] = int(config["FEED_WINDOW_DAYS"])

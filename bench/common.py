@@ -1,17 +1,14 @@
-"""Helpers shared by the benchmarks: servers under gunicorn, load from threads, figures."""
+"""Helpers shared by the benchmarks: environments, databases, gunicorn servers, figures."""
 
 import http.client
-import json
 import os
 import secrets
 import signal
 import socket
-import statistics
 import subprocess
 import sys
-import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,89 +68,50 @@ class Gunicorn:
             target,
         ]  # fmt: skip
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
-        self.wait_until_up()
+        if not self.wait_until_healthy():
+            self.stop()
+            raise RuntimeError(f"gunicorn did not come up on port {self.port}")
 
-    def wait_until_up(self, timeout: float = 30) -> None:
+    def health(self, timeout: float = 5) -> int:
+        """Return the status of GET /healthz, or 599 when no answer came in time."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            connection.request("GET", "/healthz")
+            return connection.getresponse().status
+        except (OSError, http.client.HTTPException):
+            return 599
+        finally:
+            connection.close()
+
+    def wait_until_healthy(self, timeout: float = 30) -> bool:
+        """Wait until /healthz answers 200; tell whether it did in time."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                connection.request("GET", "/healthz")
-                if connection.getresponse().status == 200:
-                    return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"gunicorn did not come up on port {self.port}")
+            if self.health() == 200:
+                return True
+            time.sleep(0.1)
+        return False
+
+    def worker_pids(self) -> set[int]:
+        """Return the process ids of the arbiter's workers (Linux /proc)."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return {int(pid) for pid in children.read_text().split()}
 
     def stop(self) -> None:
-        os.killpg(self.process.pid, signal.SIGTERM)
-        self.process.wait(timeout=30)
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
 
 
 @dataclass
-class Load:
-    """What a load run saw: latencies of acknowledged posts, statuses, acknowledged ids."""
+class Figure:
+    """One row of `make bench`'s table: a figure, and the baseline it is compared with."""
 
-    seconds: float = 0.0
-    latencies: list[float] = field(default_factory=list)
-    statuses: dict[int, int] = field(default_factory=dict)
-    acknowledged: set[str] = field(default_factory=set)
-
-    def record(self, status: int, latency: float, lead_id: str | None) -> None:
-        self.statuses[status] = self.statuses.get(status, 0) + 1
-        if status == 201 and lead_id:
-            self.latencies.append(latency)
-            self.acknowledged.add(lead_id)
+    benchmark: str
+    figure: str
+    value: float
+    baseline: float | None = None
 
     @property
-    def rate(self) -> float:
-        return len(self.latencies) / self.seconds if self.seconds else 0.0
-
-    def percentile(self, q: float) -> float:
-        """Return the q-th percentile latency in milliseconds."""
-        if len(self.latencies) < 2:
-            return float("nan")
-        return statistics.quantiles(self.latencies, n=100)[int(q) - 1] * 1000
-
-    @property
-    def errors(self) -> int:
-        return sum(count for status, count in self.statuses.items() if status != 201)
-
-
-def post_leads(port: int, clients: int, seconds: float, make_body) -> Load:
-    """Post leads from client threads over keep-alive connections for a fixed time."""
-    load = Load()
-    lock = threading.Lock()
-    deadline = time.monotonic() + seconds
-
-    def client(number: int) -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        sent = 0
-        while time.monotonic() < deadline:
-            body = json.dumps(make_body(number, sent))
-            started = time.perf_counter()
-            try:
-                connection.request("POST", "/leads", body, {"Content-Type": "application/json"})
-                response = connection.getresponse()
-                payload = response.read()
-                status = response.status
-            except (OSError, http.client.HTTPException):
-                connection.close()
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-                status, payload = 599, b""
-            elapsed = time.perf_counter() - started
-            lead_id = json.loads(payload).get("id") if status == 201 else None
-            with lock:
-                load.record(status, elapsed, lead_id)
-            sent += 1
-        connection.close()
-
-    started = time.monotonic()
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    load.seconds = time.monotonic() - started
-    return load
+    def ratio(self) -> float | None:
+        return self.value / self.baseline if self.baseline else None

@@ -1,4 +1,4 @@
-"""The baseline for bench/intake.py: a hello-world Flask POST route, nothing stored."""
+"""The baseline for bench/load.py: hello-world Flask POST routes, nothing stored."""
 
 import secrets
 
@@ -12,6 +12,13 @@ def create():
     """Parse the JSON body and answer as intake does, without storing anything."""
     request.get_json()
     return {"id": secrets.token_hex(16), "status": "received"}, 201
+
+
+@app.post("/capture/clicks")
+def register_click():
+    """Parse the JSON body and answer as click registration does, storing nothing."""
+    request.get_json()
+    return "", 204
 
 
 @app.get("/healthz")
