@@ -57,8 +57,13 @@ def download(file_id: int):
     file = db.get_or_404(ExportFile, file_id)
     if file.status != "written":
         abort(404, "This file is not written yet: the next export run writes it.")
-    folder = current_app.config["EXPORT_DIR"]
-    if not os.path.isfile(os.path.join(folder, file.path)):
+    folder = os.path.realpath(current_app.config["EXPORT_DIR"])
+    # Resolved, so that neither "../" nor an absolute path nor a symlink in a tampered
+    # ledger row reaches outside the export folder.
+    target = os.path.realpath(os.path.join(folder, file.path))
+    if os.path.commonpath([folder, target]) != folder:
+        abort(404, "This file is not in the export folder.")
+    if not os.path.isfile(target):
         abort(404, f"The file was written on {file.run.host}; it is not in this host's export "
                    "folder. Share one export folder between hosts.")  # fmt: skip
     record("export.download", "export_file", file.id)

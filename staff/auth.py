@@ -59,7 +59,9 @@ def sign_in():
 
 def _safe_next(target: str | None) -> str:
     """Return a path inside the workspace, never another site."""
-    if target and target.startswith("/staff/") and not target.startswith("//"):
+    # A control character (a crafted %0d%0a) cannot go in a Location header: it would be a 500.
+    plain = target and not any(ord(char) < 32 or ord(char) == 127 for char in target)
+    if plain and target.startswith("/staff/") and not target.startswith("//"):
         return target
     return url_for("staff.home")
 
