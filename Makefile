@@ -1,4 +1,4 @@
-# The two commands of the README: `make demo` and `make test`.
+# The two commands of the README, `make demo` and `make test`; and `make bench`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test lint chromium
+.PHONY: demo test lint bench chromium
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -42,3 +42,8 @@ test: $(VENV)/.dev chromium
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Every benchmark, shortened to about 10-15 minutes on 2 cores; one table at the end.
+# Needs the PostgreSQL of `make test`; BENCH_ARGS=--full uses each benchmark's defaults.
+bench: $(VENV)/.runtime
+	$(BIN)/python -m bench.all $(BENCH_ARGS)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import BIN, ROOT, bench_environment, upgrade  # noqa: E402
+from bench.common import BIN, ROOT, Figure, bench_environment, upgrade  # noqa: E402
 
 GOALS = 10
 BATCH = 50_000
@@ -99,7 +99,12 @@ def timed_child(command: list, env: dict) -> tuple[float, float, str]:
 
 
 def measure(count: int) -> dict:
-    folder = Path(tempfile.mkdtemp(prefix="closeloop-export-bench-"))
+    """Time the baseline and the export of `count` conversions, in a folder removed after."""
+    with tempfile.TemporaryDirectory(prefix="closeloop-export-bench-") as folder:
+        return measure_in(Path(folder), count)
+
+
+def measure_in(folder: Path, count: int) -> dict:
     database = folder / "bench.db"
     env = bench_environment(f"sqlite:///{database}", CLOSELOOP_EXPORT_DIR=str(folder / "out"))
     upgrade(env)
@@ -120,14 +125,38 @@ def measure(count: int) -> dict:
             "run_s": run_s, "run_mb": run_mb, "again_s": again_s}  # fmt: skip
 
 
+def parser() -> argparse.ArgumentParser:
+    """Return the command line: the numbers of conversions to export."""
+    options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    options.add_argument("--sizes", default="100000,1000000")
+    return options
+
+
+def each_size(args):
+    """Yield the figures of each size, as each is measured."""
+    for count in (int(size) for size in args.sizes.split(",")):
+        yield measure(count)
+
+
+def figures(args) -> list[Figure]:
+    """Return rows/s, peak memory and the re-run's time per size, against the baseline's."""
+    rows = []
+    for r in each_size(args):
+        size = f"{r['count']:,} conversions"
+        rows += [
+            Figure("export", f"rows/s, {size}", r["count"] / r["run_s"], r["count"] / r["base_s"]),
+            Figure("export", f"peak MiB, {size}", r["run_mb"], r["base_mb"]),
+            Figure("export", f"re-run s (nothing new), {size}", r["again_s"]),
+        ]
+    return rows
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100000,1000000")
-    sizes = [int(size) for size in parser.parse_args().sizes.split(",")]
+    args = parser().parse_args()
     print(f"{'conversions':>12}{'baseline s':>12}{'rows/s':>10}{'export s':>10}{'rows/s':>10}"
           f"{'ratio':>7}{'base MiB':>10}{'export MiB':>12}{'re-run s':>10}")  # fmt: skip
-    for count in sizes:
-        r = measure(count)
+    for r in each_size(args):
+        count = r["count"]
         print(f"{count:>12,}{r['base_s']:>12.1f}{count / r['base_s']:>10,.0f}{r['run_s']:>10.1f}"
               f"{count / r['run_s']:>10,.0f}{r['base_s'] / r['run_s']:>7.3f}{r['base_mb']:>10.0f}"
               f"{r['run_mb']:>12.0f}{r['again_s']:>10.1f}", flush=True)  # fmt: skip

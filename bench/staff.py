@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import bench_environment, fresh_postgres, upgrade  # noqa: E402
+from bench.common import Figure, bench_environment, fresh_postgres, upgrade  # noqa: E402
 
 BATCH = 20_000
 PASSWORD = "benchmark password 123"
@@ -92,17 +92,15 @@ def timings(client, urls, requests: int) -> list[float]:
     return samples
 
 
-def measure(database_url: str, count: int, requests: int) -> None:
-    import os
-
-    os.environ.update(bench_environment(database_url))
-    upgrade(dict(os.environ))
+def measure(database_url: str, count: int, requests: int) -> list[tuple[str, float, float]]:
+    """Seed the leads, then return (page, p50 ms, p95 ms), the /healthz baseline first."""
+    upgrade(bench_environment(database_url))
     started = time.perf_counter()
     if database_url.startswith("sqlite"):
         seed_sqlite(database_url.removeprefix("sqlite:///"), count)
     else:
         seed_postgres(database_url, count)
-    print(f"seeded {count:,} leads in {time.perf_counter() - started:.0f} s")
+    print(f"seeded {count:,} leads in {time.perf_counter() - started:.0f} s", file=sys.stderr)
 
     from app import create_app
     from database import db
@@ -136,31 +134,55 @@ def measure(database_url: str, count: int, requests: int) -> None:
     ]
     html = client.get("/staff/leads/").get_data(as_text=True)
     second = html.split('" id="next-page"')[0].rsplit('href="', 1)[1].replace("&amp;", "&")
-    print(f"{'page':<22}{'p50 ms':>9}{'p95 ms':>9}{'x baseline':>12}")
-    baseline = None
+    rows = []
     for label, url in pages:
         samples = timings(client, url or second, requests)
-        p50 = statistics.median(samples) * 1000
-        p95 = statistics.quantiles(samples, n=20)[18] * 1000
-        baseline = baseline or p50
-        print(f"{label:<22}{p50:>9.1f}{p95:>9.1f}{p50 / baseline:>12.1f}")
+        rows.append((label, statistics.median(samples) * 1000,
+                     statistics.quantiles(samples, n=20)[18] * 1000))  # fmt: skip
     with app.app_context():
         db.engine.dispose()
+    return rows
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the command line: how many leads, how many requests per page, which database."""
+    options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    options.add_argument("--leads", type=int, default=1_000_000)
+    options.add_argument("--requests", type=int, default=200)
+    options.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
+    return options
+
+
+def each_database(args):
+    """Yield (database, page timings) for each database asked for, as each is measured."""
+    with tempfile.TemporaryDirectory() as folder:
+        if args.database in ("sqlite", "both"):
+            yield "SQLite", measure(f"sqlite:///{folder}/staff.db", args.leads, args.requests)
+        if args.database in ("postgresql", "both"):
+            url = fresh_postgres("closeloop_bench_staff")
+            yield "PostgreSQL", measure(url, args.leads, args.requests)
+
+
+def figures(args) -> list[Figure]:
+    """Return each page's p50 and p95 against /healthz's, per database."""
+    rows = []
+    for database, (baseline, *pages) in each_database(args):
+        _, base_p50, base_p95 = baseline
+        for label, p50, p95 in pages:
+            where = f"{database}, {args.leads:,} leads"
+            rows += [Figure("staff", f"{label} p50 ms, {where}", p50, base_p50),
+                     Figure("staff", f"{label} p95 ms, {where}", p95, base_p95)]  # fmt: skip
+    return rows
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--leads", type=int, default=1_000_000)
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--database", choices=("sqlite", "postgresql", "both"), default="both")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        if args.database in ("sqlite", "both"):
-            print("== SQLite")
-            measure(f"sqlite:///{folder}/staff.db", args.leads, args.requests)
-        if args.database in ("postgresql", "both"):
-            print("== PostgreSQL")
-            measure(fresh_postgres("closeloop_bench_staff"), args.leads, args.requests)
+    args = parser().parse_args()
+    for database, pages in each_database(args):
+        print(f"== {database}")
+        print(f"{'page':<22}{'p50 ms':>9}{'p95 ms':>9}{'x baseline':>12}")
+        baseline = pages[0][1]
+        for label, p50, p95 in pages:
+            print(f"{label:<22}{p50:>9.1f}{p95:>9.1f}{p50 / baseline:>12.1f}", flush=True)
     return 0
 
 
