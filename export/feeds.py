@@ -17,6 +17,7 @@ from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy import select
 
 from app import limiter
+from capture.payload import storable_text
 from database import db
 from export import sources
 from export.formats import FILE_KINDS
@@ -91,9 +92,10 @@ def feed_text(feed: Feed, now: datetime) -> tuple[str, int]:
 
 
 def _log(feed: Feed | None, status: int, rows: int | None, now: datetime) -> None:
+    user_agent = storable_text(request.user_agent.string)[:255]  # NUL: PostgreSQL refuses it
     db.session.add(FeedFetch(feed_id=feed.id if feed else None, fetched_at=now, status=status,
                              rows=rows, remote_addr=request.remote_addr,
-                             user_agent=(request.user_agent.string or "")[:255]))  # fmt: skip
+                             user_agent=user_agent))  # fmt: skip
     db.session.commit()
 
 

@@ -24,7 +24,8 @@ def lead_values(fields: dict, submission: Submission, default_country: str) -> d
         **fields,
         **email_hashes(email),
         "name_search": fields["name"].lower()[:254] if fields.get("name") else None,
-        "email_search": email.lower() if email else None,
+        # lower() can lengthen text ("İ" becomes two characters); the column holds 254.
+        "email_search": email.lower()[:254] if email else None,
         "phone_e164": phone_e164,
         "phone_sha256": sha256_hex(phone_e164) if phone_e164 else None,
         "attribution": {k: v for k, v in submission.params.items() if not _is_click_id(k)},

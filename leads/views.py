@@ -10,7 +10,7 @@ from werkzeug.exceptions import Forbidden
 
 from app import limiter
 from capture.origins import request_origin_allowed
-from capture.payload import read_pairs
+from capture.payload import read_pairs, storable_text
 from capture.rejections import count_rejection
 from errors import wants_json
 from leads.intake import click_id_rows, lead_values, store_lead
@@ -53,7 +53,8 @@ def create():
         raise Forbidden("This origin may not post leads; add it to CLOSELOOP_ALLOWED_ORIGINS.")
     config = current_app.config
     submission = split_submission(read_pairs(request), config["HONEYPOT_FIELD"])
-    key = request.headers.get("Idempotency-Key", "").strip() or submission.submission_id
+    key = storable_text(request.headers.get("Idempotency-Key", "")).strip()
+    key = key or submission.submission_id
     form = {**submission.fields, "submission_id": key} if key else submission.fields
     schema = LeadSchema(default_country=config["DEFAULT_COUNTRY"])
     if submission.honeypot:
@@ -65,7 +66,7 @@ def create():
     key = fields.pop("submission_id", None)
     values = lead_values(fields, submission, config["DEFAULT_COUNTRY"])
     values["status"] = lead_status(submission.honeypot)
-    values["origin"] = (request.headers.get("Origin") or "")[:255] or None
+    values["origin"] = storable_text(request.headers.get("Origin") or "")[:255] or None
     lead, replayed = store_lead(
         values, click_id_rows(submission.params), key, submission.fingerprint(), _now()
     )
