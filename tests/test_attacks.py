@@ -112,10 +112,12 @@ def stage_hostile_workspace(app, staff, lead_id: int) -> dict:
     converted = staff.post(f"/staff/leads/{lead_id}/conversions",
                            {"goal_id": goal_id, "converted_at": f"{moment:%Y-%m-%dT%H:%M}"})  # fmt: skip
     assert converted.status_code == 302
+    later = datetime.now(UTC) + timedelta(hours=7)  # the goal and click are old enough
     with app.app_context():
-        run = run_export(app.config["EXPORT_DIR"], clock=lambda: datetime.now(UTC) + timedelta(hours=7))  # fmt: skip
+        run = run_export(app.config["EXPORT_DIR"], clock=lambda: later)
     assert run.rows["microsoft-conversions"] == 1
-    account = {"name": STAFF_NAME, "timezone": "UTC", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD}  # fmt: skip
+    account = {"name": STAFF_NAME, "timezone": "UTC", "password": NEW_PASSWORD,
+               "confirm": NEW_PASSWORD}  # fmt: skip
     assert staff.post("/staff/account", account).status_code == 302
     invitation = staff.post("/staff/users/invite", {"email": INVITED, "role": "sales"})
     assert invitation.status_code == 200

@@ -72,7 +72,9 @@ def test_a_form_post_never_redirects_to_a_foreign_host(shop_app, fields, encodin
         ("/staff/\r\nSet-Cookie: session=planted", "/staff/"),
         ("/staff/..//evil.example", None),  # resolves to a path on this host
     ],
-)
+    ids=["workspace-page", "other-site", "scheme-relative", "backslash", "javascript", "crlf",
+         "dot-segments"],
+)  # fmt: skip
 def test_sign_in_returns_only_to_a_workspace_page(client, staff, next_url, location):
     staff.create("sam@example.com")
     form = {"email": "sam@example.com", "password": PASSWORD, "csrf_token": csrf_token(client)}
@@ -85,18 +87,23 @@ def test_sign_in_returns_only_to_a_workspace_page(client, staff, next_url, locat
 
 # --- CORS: a disallowed origin gets no CORS headers and stores nothing. ---
 
-ROUTES = {"/leads": ({"email": "a@example.com"}, Lead), "/capture/clicks": ({"msclkid": MSCLKID}, Click)}  # fmt: skip
+ROUTES = {
+    "/leads": ({"email": "a@example.com"}, Lead),
+    "/capture/clicks": ({"msclkid": MSCLKID}, Click),
+}
+# Another site, a sandboxed frame, a look-alike host, and the shop over plain http.
+DISALLOWED = ["https://evil.example", "null", "https://shop.example.evil.example",
+              "http://shop.example"]  # fmt: skip
 
 
-@pytest.mark.parametrize(
-    "origin", ["https://evil.example", "null", "https://shop.example.evil.example", "http://shop.example"]
-)  # fmt: skip
+@pytest.mark.parametrize("origin", DISALLOWED)
 @pytest.mark.parametrize("route", ROUTES)
 def test_a_disallowed_origin_gets_no_cors_and_stores_nothing(shop_app, route, origin):
     body, model = ROUTES[route]
     client = shop_app.test_client()
-    preflight = client.options(route, headers={"Origin": origin, "Access-Control-Request-Method": "POST",
-                                               "Access-Control-Request-Headers": "content-type"})  # fmt: skip
+    asking = {"Origin": origin, "Access-Control-Request-Method": "POST",
+              "Access-Control-Request-Headers": "content-type"}  # fmt: skip
+    preflight = client.options(route, headers=asking)
     assert "Access-Control-Allow-Origin" not in preflight.headers
     # A form post is a "simple" request: a browser sends it without asking first.
     for refused in (client.post(route, json=body, headers={"Origin": origin}),
@@ -128,8 +135,9 @@ def ledger_file(app, goal_id: int, path: str) -> int:
 @pytest.mark.parametrize(
     "stored", ["../secret.csv", "run-000001/../../secret.csv", "ABSOLUTE", "/etc/passwd", "SYMLINK"]
 )
-def test_a_ledger_path_outside_the_export_folder_is_never_served(app, staff, seed, tmp_path,
-                                                                 stored):  # fmt: skip
+def test_a_ledger_path_outside_the_export_folder_is_never_served(
+    app, staff, seed, tmp_path, stored
+):
     secret = tmp_path / "secret.csv"
     secret.write_text(SECRET)
     run_folder = Path(app.config["EXPORT_DIR"]) / "run-000001"
@@ -185,25 +193,27 @@ def test_sign_in_is_rate_limited_per_address_across_accounts(app, client, staff)
     assert staff.sign_in("sam@example.com").status_code == 429  # even the right password
     elsewhere = app.test_client()
     form = {"email": "sam@example.com", "password": PASSWORD, "csrf_token": csrf_token(elsewhere)}
-    other_address = {"REMOTE_ADDR": "192.0.2.7"}
-    assert (
-        elsewhere.post("/staff/sign-in", data=form, environ_base=other_address).status_code == 302
-    )
+    other_address = {"REMOTE_ADDR": "192.0.2.7"}  # a colleague elsewhere still gets in
+    signed_in = elsewhere.post("/staff/sign-in", data=form, environ_base=other_address)
+    assert signed_in.status_code == 302
 
 
 def test_guessing_feed_user_names_across_feeds_is_limited(database_url, tmp_path):
     app = make_app(database_url, tmp_path, FEED_RATE_LIMIT="5 per minute")
-    client, seed = app.test_client(), Seed(app)
-    StaffActions(app, client).as_role("admin")
-    won, lost = (create_feed(StaffActions(app, client), seed.goal(name, created_at=OLD))
-                 for name in ("Won", "Lost"))  # fmt: skip
-    guesses = [(won[0], f"feed-{i:012x}", won[2]) for i in range(2)]
-    guesses += [(lost[0], won[1], won[2]), ("/feeds/microsoft/sold.csv", won[1], won[2]),
-                ("/feeds/google/won.csv", won[1], won[2])]  # fmt: skip
+    client, seed, admin = app.test_client(), Seed(app), StaffActions(app, app.test_client())
+    admin.as_role("admin")
+    won_path, won_user, won_password = create_feed(admin, seed.goal("Won", created_at=OLD))
+    lost_path, lost_user, lost_password = create_feed(admin, seed.goal("Lost", created_at=OLD))
+    guesses = [
+        (won_path, "feed-000000000000", won_password),
+        (won_path, "feed-000000000001", won_password),
+        (lost_path, won_user, won_password),  # one feed's credentials on another
+        ("/feeds/microsoft/sold.csv", won_user, won_password),  # a feed that does not exist
+        ("/feeds/google/won.csv", won_user, won_password),
+    ]
     answers = [client.get(path, headers=basic(user, password)).status_code
                for path, user, password in guesses]  # fmt: skip
     assert answers == [401] * 5
-    lost_path, lost_user, lost_password = lost
     assert client.get(lost_path, headers=basic(lost_user, lost_password)).status_code == 429
     platform = {"REMOTE_ADDR": "192.0.2.7"}  # the guesser does not lock the platform out
     fetched = client.get(lost_path, headers=basic(lost_user, lost_password), environ_base=platform)
