@@ -76,6 +76,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     """Register every feature's blueprints; public endpoints take no CSRF token."""
+    import openapi
     from capture import rejections
     from capture import views as capture_views
     from export import cli as export_cli
@@ -85,7 +86,7 @@ def register_blueprints(app: Flask) -> None:
     from staff import access, audit, auth, users
     from staff import cli as staff_cli
 
-    for public in (capture_views.bp, lead_views.bp, feeds.bp):
+    for public in (capture_views.bp, lead_views.bp, feeds.bp, openapi.bp):
         app.register_blueprint(public)
         csrf.exempt(public)
     for blueprint in (rejections.bp, auth.bp, users.bp, audit.bp, staff_cli.bp,
