@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import Figure, Gunicorn, bench_environment, fresh_postgres, upgrade  # noqa: E402
-from bench.workload import Load, lost_posts, run_load, visitor_post  # noqa: E402
+from bench.workload import Load, lost_posts, run_load, visitor_workload  # noqa: E402
 
 KINDS = ("clicks", "leads")
 
@@ -39,7 +39,7 @@ def run(target: str, database_url: str | None, args) -> tuple[dict[str, Load], d
         upgrade(env)
     server = Gunicorn(target, env, args.workers, args.threads)
     try:
-        loads = run_load(server.port, args.clients, args.seconds, visitor_post)
+        loads = run_load(server.port, args.clients, args.seconds, visitor_workload())
     finally:
         server.stop()
     return loads, lost_posts(loads, database_url) if database_url else dict.fromkeys(loads, 0)

@@ -8,8 +8,10 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -19,7 +21,7 @@ from sqlalchemy import create_engine, text
 
 from app import create_app
 from bench.common import Gunicorn, bench_environment, free_port
-from bench.workload import lost_posts, run_load, visitor_post
+from bench.workload import lost_posts, run_load, visitor_workload
 from database import db
 from tests.conftest import make_app, require
 
@@ -44,7 +46,7 @@ def statuses(loads: dict) -> set[int]:
 
 
 def partial_leads(database_url: str) -> int:
-    """Count leads without both of their click-ID rows, and click-ID rows without a lead."""
+    """Count leads without both their click-ID rows (the workload sends two), and orphans."""
     engine = create_engine(database_url)
     with engine.connect() as connection:
         count = connection.execute(text(
@@ -68,14 +70,14 @@ def test_killed_workers_lose_nothing_and_are_replaced(database_url, tmp_path):
     try:
         originals = server.worker_pids()
         with ThreadPoolExecutor(1) as pool:
-            running = pool.submit(run_load, server.port, CLIENTS, 6, visitor_post, 10)
+            running = pool.submit(run_load, server.port, CLIENTS, 6, visitor_workload(), 10)
             for pid in originals:  # One at a time, so the service is never without workers.
                 time.sleep(1.5)
                 os.kill(pid, signal.SIGKILL)
                 assert wait_for(lambda p=pid: len(server.worker_pids() - {p}) == 2)
             loads = running.result()
         assert not server.worker_pids() & originals
-        after = run_load(server.port, CLIENTS, 2, lambda c, n: visitor_post(c + CLIENTS, n), 10)
+        after = run_load(server.port, CLIENTS, 2, visitor_workload(), 10)
     finally:
         server.stop()
     # A post cut off by the kill gets no answer (599); no post gets a false success.
@@ -137,7 +139,7 @@ def test_postgres_restart_answers_503_fast_and_recovers(private_postgres):
     try:
         workers = server.worker_pids()
         with ThreadPoolExecutor(1) as pool:
-            running = pool.submit(run_load, server.port, CLIENTS, 7, visitor_post, 10)
+            running = pool.submit(run_load, server.port, CLIENTS, 7, visitor_workload(), 10)
             time.sleep(2)
             private_postgres.stop()
             time.sleep(1)
@@ -146,7 +148,7 @@ def test_postgres_restart_answers_503_fast_and_recovers(private_postgres):
             private_postgres.start()
             assert server.wait_until_healthy(timeout=10), "/healthz never said 200 again"
             loads = running.result()
-        after = run_load(server.port, CLIENTS, 2, lambda c, n: visitor_post(c + CLIENTS, n), 10)
+        after = run_load(server.port, CLIENTS, 2, visitor_workload(), 10)
         same_workers = server.worker_pids() == workers
     finally:
         server.stop()
@@ -164,11 +166,24 @@ def test_postgres_restart_answers_503_fast_and_recovers(private_postgres):
 def test_postgres_restart_while_idle_costs_no_post(private_postgres):
     server = serve(private_postgres.url)
     try:
-        run_load(server.port, CLIENTS, 1, visitor_post, 10)  # Fill each worker's pool.
+        run_load(server.port, CLIENTS, 1, visitor_workload(), 10)  # Fill each worker's pool.
         private_postgres.stop()
         private_postgres.start()
         # Pooled connections died with the server; each is tested and replaced before use.
-        after = run_load(server.port, CLIENTS, 1, lambda c, n: visitor_post(c + CLIENTS, n), 10)
+        after = run_load(server.port, CLIENTS, 1, visitor_workload(), 10)
     finally:
         server.stop()
     assert statuses(after) == {201, 204}
+
+
+def test_unanswering_postgres_costs_seconds_not_a_hung_worker():
+    # A server that takes connections and never answers: the pool has nothing to reuse.
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        url = f"postgresql://postgres@127.0.0.1:{silent.getsockname()[1]}/closeloop"
+        client = create_app({"DATABASE_URL": url, "TESTING": True}).test_client()
+        answers = []
+        post = threading.Thread(daemon=True, target=lambda: answers.append(
+            client.post("/leads", json={"email": "a@example.com"}).status_code))  # fmt: skip
+        post.start()
+        post.join(ANSWER_BOUND)
+    assert answers == [503]
