@@ -28,7 +28,9 @@ from tests.conftest import make_app, require
 CLIENTS = 8
 # Every answer, even a refusal during an outage, must come within this many seconds.
 ANSWER_BOUND = 5
-PG_BINARIES = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+# initdb and pg_ctl: on PATH, or where Debian keeps them.
+PG_CTL = shutil.which("pg_ctl") or max(map(str, Path("/usr/lib/postgresql").glob("*/bin/pg_ctl")),
+                                       default=None)  # fmt: skip
 
 
 def wait_for(condition, timeout: float = 15) -> bool:
@@ -101,7 +103,7 @@ class PrivatePostgres:
         self.run("initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "--no-sync")
 
     def run(self, program: str, *args) -> None:
-        command = [PG_BINARIES[-1].parent / program, *args]
+        command = [Path(PG_CTL).resolve().parent / program, *args]
         if os.geteuid() == 0:
             command = ["runuser", "-u", "postgres", "--", *command]
         subprocess.run(command, check=True, capture_output=True, timeout=60)
@@ -121,7 +123,7 @@ class PrivatePostgres:
 
 @pytest.fixture
 def private_postgres():
-    require(bool(PG_BINARIES), "PostgreSQL's initdb and pg_ctl are not installed")
+    require(PG_CTL is not None, "PostgreSQL's initdb and pg_ctl are not installed")
     cluster = PrivatePostgres()
     try:
         cluster.start()
