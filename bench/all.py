@@ -1,8 +1,8 @@
 """Run every benchmark and print one table: benchmark, figure, value, baseline, ratio.
 
-By default each benchmark runs with the settings `make bench` uses, chosen to finish in
-about 10-15 minutes on a 2-core machine; `--full` uses each benchmark's own defaults.
-Progress goes to stderr, the table to stdout.
+By default each benchmark runs with the settings `make bench` uses (its own defaults but
+half the staff page requests), about 10 minutes on a 2-core machine; `--full` uses each
+benchmark's own defaults. Progress goes to stderr, the table to stdout.
 
 Run: .venv/bin/python -m bench.all [--full] [--only load,staff]
 """
