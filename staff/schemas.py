@@ -11,7 +11,10 @@ TIMEZONES = frozenset(available_timezones())
 
 
 class SignInSchema(Schema):
-    email = fields.String(required=True, validate=validate.Length(max=254))
+    # No NUL: PostgreSQL text cannot hold it, so looking the email up would fail (a 500).
+    email = fields.String(
+        required=True, validate=[validate.Length(max=254), validate.ContainsNoneOf("\x00")]
+    )
     password = fields.String(required=True, validate=validate.Length(max=200))
 
 
