@@ -434,7 +434,8 @@ def test_feeds_answer_only_401_404_or_the_file(
     headers = {**extra, "Authorization": auth} if auth is not None else extra
     response = fuzz_app.test_client().open(path, method=method, headers=headers)
     event(f"HTTP {response.status_code}")
-    assert response.status_code in FEED_ANSWERS
+    # Werkzeug sends /feeds//x.csv on to /feeds/x.csv; that is not a feed URL.
+    assert response.status_code in FEED_ANSWERS | ({308} if "//" in path else set())
     if response.status_code == 200:
         assert credentials == "right"
 
