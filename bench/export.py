@@ -12,7 +12,6 @@ Run: .venv/bin/python bench/export.py [--sizes 100000,1000000]
 """
 
 import argparse
-import os
 import sqlite3
 import subprocess
 import sys
@@ -85,17 +84,28 @@ def seed(path: str, count: int) -> None:
     connection.close()
 
 
+# Linux credits a child with the memory of the process that started it, so a small process
+# starts each child and prints the child's own peak RSS (KiB) as the last line of output.
+PEAK_RSS = """
+import os, subprocess, sys
+child = subprocess.Popen(sys.argv[1:])
+_, status, usage = os.wait4(child.pid, 0)
+print(usage.ru_maxrss, flush=True)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def timed_child(command: list, env: dict) -> tuple[float, float, str]:
     """Run a child; return its wall seconds, peak RSS in MiB, and its output."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)  # fmt: skip
-    output = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
+    process = subprocess.run([sys.executable, "-c", PEAK_RSS, *command], cwd=ROOT, env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)  # fmt: skip
     elapsed = time.perf_counter() - started
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{command[0]} failed:\n{output}")
-    return elapsed, usage.ru_maxrss / 1024, output
+    output, _, peak_kib = process.stdout.rstrip("\n").rpartition("\n")
+    if process.returncode != 0:
+        raise SystemExit(f"{command[0]} failed:\n{process.stdout}")
+    return elapsed, int(peak_kib) / 1024, output
 
 
 def measure(count: int) -> dict:
