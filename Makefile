@@ -43,7 +43,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Every benchmark, shortened to about 10-15 minutes on 2 cores; one table at the end.
-# Needs the PostgreSQL of `make test`; BENCH_ARGS=--full uses each benchmark's defaults.
+# Every benchmark (about 5 minutes on 2 cores), then one table of their figures. Needs the
+# PostgreSQL of `make test`; BENCH_ARGS=--quick shortens each run for a smoke test.
 bench: $(VENV)/.runtime
 	$(BIN)/python -m bench.all $(BENCH_ARGS)
