@@ -4,8 +4,10 @@ import sqlite3
 from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy import DateTime, Engine, MetaData, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -23,7 +25,24 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+class Session(FlaskSession):
+    """A session whose closing survives a connection the database server dropped."""
+
+    def close(self) -> None:
+        """Close the session; discard a dropped connection instead of rolling it back.
+
+        A restarting PostgreSQL ends connections between statements: the rollback that
+        closing sends would fail and turn the request's answer, made, into a 500.
+        """
+        try:
+            super().close()
+        except DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            self.invalidate()
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": Session})
 
 
 # INSERT ... ON CONFLICT, which both databases have under the same name.
