@@ -70,7 +70,10 @@ def main() -> int:
         rows += module.figures(module.parser().parse_args(arguments))
     print(f"[{time.monotonic() - started:5.0f} s] done", file=sys.stderr, flush=True)
     print(table(rows))
-    return 0
+    failed = [row for row in rows if row.must_be_zero and row.value]
+    for row in failed:
+        print(f"FAILED: {row.benchmark} {row.figure} = {row.value:g}, must be 0", file=sys.stderr)
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -111,6 +111,7 @@ class Figure:
     figure: str
     value: float
     baseline: float | None = None
+    must_be_zero: bool = False  # lost posts and errors: any other value fails `make bench`
 
     @property
     def ratio(self) -> float | None:

@@ -68,8 +68,13 @@ def figures(args) -> list[Figure]:
                 Figure("load", f"{kind}/s, {label}", load.rate, base.rate),
                 Figure("load", f"{kind} p50 ms, {label}", load.percentile(50), base.percentile(50)),
                 Figure("load", f"{kind} p99 ms, {label}", load.percentile(99), base.percentile(99)),
-                Figure("load", f"{kind} errors, {label}", load.errors),
-                Figure("load", f"{kind} lost (acknowledged, not stored), {label}", lost[kind]),
+                Figure("load", f"{kind} errors, {label}", load.errors, must_be_zero=True),
+                Figure(
+                    "load",
+                    f"{kind} lost (acknowledged, not stored), {label}",
+                    lost[kind],
+                    must_be_zero=True,
+                ),
             ]
     return rows
 
