@@ -30,6 +30,9 @@ def goal_fields(form) -> tuple[dict, dict]:
         text = (form.get(field) or "").strip()
         if len(text) > 100:
             errors[field] = ["At most 100 characters."]
+        elif any(ord(char) < 32 or ord(char) == 127 for char in text):
+            # A NUL cannot even be looked up on PostgreSQL; no name needs a control character.
+            errors[field] = ["Remove the control characters (line breaks, tabs, NUL)."]
         elif field != "name":
             try:
                 check_platform_name(text)

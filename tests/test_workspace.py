@@ -60,6 +60,8 @@ def test_admin_defines_a_goal(app, staff):
         ({"default_currency": "TRY"}, "default_currency", "currency"),
         ({"default_currency": ""}, "default_currency", "currency of the default value"),
         ({"name": "x" * 101}, "name", "At most 100"),
+        ({"name": "Won\x00"}, "name", "control characters"),
+        ({"microsoft_goal_name": "Won\nLost"}, "microsoft_goal_name", "control characters"),
     ],
 )
 def test_goal_form_says_what_to_fix_next_to_the_field(app, staff, change, field, message):
