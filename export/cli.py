@@ -1,15 +1,19 @@
 """`flask export run` (the nightly job) and `flask export status`."""
 
 import sys
+from datetime import UTC, datetime
 
 import click
 from flask import Blueprint, current_app
-from sqlalchemy import exists, func, select
+from sqlalchemy import func, select
 
 from database import db
-from export.models import ExportedConversion, ExportFile, ExportLock, ExportRun
-from export.run import PLATFORMS, ExportBusy, ExportFailed, Report, platform_goals, run_export
-from leads.models import Conversion, Goal
+from export.models import ExportFile, ExportLock, ExportRun
+from export.pipeline import pipeline
+from export.platforms import PLATFORMS
+from export.rules import EXCLUSIONS
+from export.run import ExportBusy, ExportFailed, Report, run_export
+from leads.models import Goal
 
 bp = Blueprint("export_cli", __name__, cli_group="export")
 EXIT_BUSY = 75  # EX_TEMPFAIL: cron may try again later
@@ -22,11 +26,13 @@ def print_report(report: Report, dry_run: bool) -> None:
             click.echo(f"  would write {rows} rows to {kind}")
     else:
         click.echo(f"Export run {report.run_id}: {len(report.files)} files.")
+        for path in report.leftovers:
+            click.echo(f"  removed {path}, left by a killed run")
         for file in report.files:
             click.echo(f"  {file.path}  {file.rows} rows  sha256 {file.sha256}")
     for kind, reasons in sorted(report.skipped.items()):
         for reason, count in reasons.most_common():
-            click.echo(f"  skipped {count} for {kind}: {reason}")
+            click.echo(f"  {count} {kind} {reason}")
 
 
 @bp.cli.command("run")
@@ -67,15 +73,13 @@ def status_command() -> None:
     pending = db.session.scalar(select(func.count()).where(ExportFile.status == "pending"))
     if pending:
         click.echo(f"{pending} files are pending: the next run writes them first.")
-    for goal, platform, _, _ in platform_goals():
-        waiting = db.session.scalar(
-            select(func.count(Conversion.id)).where(
-                Conversion.goal_id == goal.id,
-                # A row in a pending file (a failed run's) is not out yet.
-                ~exists().where(ExportedConversion.platform == platform,
-                                ExportedConversion.conversion_id == Conversion.id,
-                                ExportedConversion.file_id == ExportFile.id,
-                                ExportFile.status == "written"),
-            )
-        )  # fmt: skip
-        click.echo(f"{goal.name} / {platform}: {waiting} conversions not exported yet")
+    for stage in pipeline(datetime.now(UTC)):
+        click.echo(f"{stage.goal.name} / {stage.platform.name}: {stage.exported} exported")
+        waiting = f"  waiting: {stage.waiting}"
+        if stage.next_release:
+            waiting += f", the next goes out from {stage.next_release:%Y-%m-%d %H:%M} UTC"
+        click.echo(waiting)
+        never = sum(stage.excluded.values())
+        click.echo(f"  never (excluded for good): {never}")
+        for code, count in stage.excluded.most_common():
+            click.echo(f"    {count} {EXCLUSIONS[code]}")

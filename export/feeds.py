@@ -20,10 +20,11 @@ from app import limiter
 from capture.payload import storable_text
 from database import db
 from export import sources
+from export.fates import decide_conversions
 from export.formats import FILE_KINDS
 from export.models import Feed, FeedFetch
-from export.rules import conversion_file
-from export.run import MAX_ROWS_PER_FILE, PLATFORMS, goal_slug
+from export.platforms import PLATFORMS
+from export.run import MAX_ROWS_PER_FILE, goal_slug
 from leads.models import Goal
 
 bp = Blueprint("feeds", __name__)
@@ -31,13 +32,6 @@ bp = Blueprint("feeds", __name__)
 SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 # Compared against when no feed matches, so that a miss costs what a hit costs.
 UNKNOWN_FEED_DIGEST = hashlib.sha256(b"no such feed").hexdigest()
-
-
-def feed_kind(goal: Goal, platform: str) -> str:
-    """Return the conversions file a goal's feed serves on a platform."""
-    if platform == "microsoft":
-        return "microsoft-conversions"
-    return "google-enhanced" if goal.google_enhanced else "google-clicks"
 
 
 def create_feed(goal: Goal, platform: str, actor_id: int, now: datetime) -> tuple[Feed, str]:
@@ -71,21 +65,16 @@ def authenticated(feed: Feed | None) -> bool:
 
 
 def feed_text(feed: Feed, now: datetime) -> tuple[str, int]:
-    """Return the feed's file and its row count: the window's eligible rows, at most 100,000."""
-    goal, platform = feed.goal, feed.platform
-    name_field, option_field = PLATFORMS[platform]
-    kind = feed_kind(goal, platform)
+    """Return the feed's file and its row count: the window's rows that are out, 100,000 at most."""
+    goal, platform = feed.goal, PLATFORMS[feed.platform]
+    kind = platform.feed_file(goal)
     since = now - timedelta(days=current_app.config["FEED_WINDOW_DAYS"])
     rows: deque = deque(maxlen=MAX_ROWS_PER_FILE)  # the newest, when there are more
     for batch in sources.recent_conversions(goal.id, since):
-        duplicates = sources.earlier_duplicates(goal.id, platform, batch)
-        for record in batch:
-            facts = record.facts(platform, goal, duplicates.get(record.id))
-            chosen, decision = conversion_file(platform, facts,
-                                               getattr(goal, option_field), now)  # fmt: skip
-            if chosen == kind and decision.state == "eligible":
-                rows.append(record.row(kind, getattr(goal, name_field)))
-    optional = goal.microsoft_hashed if kind == "microsoft-conversions" else any(
+        for record, chosen, fate in decide_conversions(goal, platform, batch, now):
+            if chosen == kind and fate.state == "out":
+                rows.append(record.row(platform, kind, platform.goal_name(goal)))
+    optional = platform.option(goal) if kind == "microsoft-conversions" else any(
         row.gbraid or row.wbraid for row in rows
     )  # fmt: skip
     return FILE_KINDS[kind].render(rows, optional), len(rows)
@@ -116,7 +105,7 @@ def fetch(platform: str, name: str):
         response = Response("Authentication required.\n", 401, mimetype="text/plain")
         response.headers["WWW-Authenticate"] = 'Basic realm="Closeloop feed", charset="UTF-8"'
         return response
-    if not getattr(feed.goal, PLATFORMS[platform][0]):
+    if not PLATFORMS[platform].goal_name(feed.goal):
         _log(feed, 404, None, now)
         abort(404, "This goal is no longer set up for the platform.")
     text, rows = feed_text(feed, now)

@@ -1,4 +1,4 @@
-"""The five upload files, byte for byte (pure): reference/export-formats.md §0.
+"""The six upload files, byte for byte (pure): reference/export-formats.md §0.
 
 Every file is UTF-8 without BOM, starts with `Parameters:TimeZone=+0000`, writes times in
 UTC as `yyyy-MM-dd HH:mm:ss`, and quotes a cell (RFC 4180) only when it must. IDs and
@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 from typing import TextIO
 
 from leads.conversion_rules import FORMULA_STARTS
@@ -30,9 +31,11 @@ GOOGLE_CLICKS = ("Google Click ID", "Conversion Name", "Conversion Time", "Conve
 GOOGLE_BRAIDS = ("GBRAID", "WBRAID")
 GOOGLE_ENHANCED = ("Email", "Phone Number", "Conversion Name", "Conversion Time",
                    "Conversion Value", "Conversion Currency", "Ad User Data",
-                   "Ad Personalization")  # fmt: skip
+                   "Ad Personalization", "Google Click ID", "Order ID")  # fmt: skip
 GOOGLE_ADJUSTMENTS = ("Google Click ID", "Conversion Name", "Conversion Time", "Adjustment Time",
                       "Adjustment Type", "Adjusted Value", "Adjusted Value Currency")  # fmt: skip
+GOOGLE_ORDER_ADJUSTMENTS = ("Order ID", "Conversion Name", "Adjustment Time", "Adjustment Type",
+                            "Adjusted Value", "Adjusted Value Currency")  # fmt: skip
 ADJUSTMENT_WORDS = {
     "microsoft": {"restate": "Restate", "retract": "Retract"},
     "google": {"restate": "RESTATE", "retract": "RETRACT"},
@@ -56,6 +59,7 @@ class ConversionRow:
     phone_sha256: str | None = None
     ad_user_data: str | None = None
     ad_personalization: str | None = None
+    order_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,16 @@ class AdjustmentRow:
     currency: str | None = None
     msclkid: str | None = None
     gclid: str | None = None
+    order_id: str | None = None
+
+
+def order_id(conversion_id: int, lead_public_id: str) -> str:
+    """Return a conversion's Order ID: unique to it, stable, and free of personal data.
+
+    The random part of the lead's public id keeps two databases of one advertiser from
+    sending the same Order ID for different conversions.
+    """
+    return f"CL{conversion_id}-{lead_public_id[:12]}"
 
 
 def format_time(moment: datetime) -> str:
@@ -108,38 +122,38 @@ def write_csv(stream: TextIO, header: Iterable[str], rows: Iterable[Iterable[str
     writer.writerows(rows)
 
 
-def _microsoft_conversion(row: ConversionRow, hashed: bool) -> tuple[str, ...]:
-    return (row.msclkid or "", spreadsheet_safe(row.conversion_name), format_time(row.converted_at),
-            format_value(row.value), row.currency or "",
-            *((row.email_sha256 or "", row.phone_sha256 or "") if hashed else ()))  # fmt: skip
+def _conversion(row: ConversionRow) -> dict[str, str]:
+    return {"Conversion Name": spreadsheet_safe(row.conversion_name),
+            "Conversion Time": format_time(row.converted_at),
+            "Conversion Value": format_value(row.value), "Conversion Currency": row.currency or "",
+            "Ad User Data": consent_word(row.ad_user_data),
+            "Ad Personalization": consent_word(row.ad_personalization)}  # fmt: skip
 
 
-def _microsoft_adjustment(row: AdjustmentRow, _: bool) -> tuple[str, ...]:
+def _microsoft_conversion(row: ConversionRow) -> dict[str, str]:
+    return {**_conversion(row), "Microsoft Click ID": row.msclkid or "",
+            "Hashed Email Address": row.email_sha256 or "",
+            "Hashed Phone Number": row.phone_sha256 or ""}  # fmt: skip
+
+
+def _google_conversion(row: ConversionRow) -> dict[str, str]:
+    return {**_conversion(row), "Google Click ID": row.gclid or "", "GBRAID": row.gbraid or "",
+            "WBRAID": row.wbraid or "", "Email": row.email_sha256 or "",
+            "Phone Number": row.phone_sha256 or "", "Order ID": row.order_id or ""}  # fmt: skip
+
+
+def _adjustment(row: AdjustmentRow, platform: str) -> dict[str, str]:
     restate = row.kind == "restate"
-    return (row.msclkid or "", spreadsheet_safe(row.conversion_name), format_time(row.converted_at),
-            format_value(row.value) if restate else "", (row.currency or "") if restate else "",
-            ADJUSTMENT_WORDS["microsoft"][row.kind], format_time(row.adjusted_at))  # fmt: skip
-
-
-def _google_click(row: ConversionRow, braids: bool) -> tuple[str, ...]:
-    return (row.gclid or "", spreadsheet_safe(row.conversion_name), format_time(row.converted_at),
-            format_value(row.value), row.currency or "", consent_word(row.ad_user_data),
-            consent_word(row.ad_personalization),
-            *((row.gbraid or "", row.wbraid or "") if braids else ()))  # fmt: skip
-
-
-def _google_enhanced(row: ConversionRow, _: bool) -> tuple[str, ...]:
-    return (row.email_sha256 or "", row.phone_sha256 or "", spreadsheet_safe(row.conversion_name),
-            format_time(row.converted_at), format_value(row.value), row.currency or "",
-            consent_word(row.ad_user_data), consent_word(row.ad_personalization))  # fmt: skip
-
-
-def _google_adjustment(row: AdjustmentRow, _: bool) -> tuple[str, ...]:
-    restate = row.kind == "restate"
-    return (row.gclid or "", spreadsheet_safe(row.conversion_name), format_time(row.converted_at),
-            format_time(row.adjusted_at), ADJUSTMENT_WORDS["google"][row.kind],
-            format_value(row.value) if restate else "",
-            (row.currency or "") if restate else "")  # fmt: skip
+    value = format_value(row.value) if restate else ""
+    currency = (row.currency or "") if restate else ""
+    return {"Microsoft Click ID": row.msclkid or "", "Google Click ID": row.gclid or "",
+            "Order ID": row.order_id or "",
+            "Conversion Name": spreadsheet_safe(row.conversion_name),
+            "Conversion Time": format_time(row.converted_at),
+            "Adjustment Time": format_time(row.adjusted_at),
+            "Adjustment Type": ADJUSTMENT_WORDS[platform][row.kind],
+            "Adjustment Value": value, "Adjustment Currency": currency,
+            "Adjusted Value": value, "Adjusted Value Currency": currency}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -151,7 +165,7 @@ class FileKind:
     subject: str  # "conversion" or "adjustment"
     title: str
     header: tuple[str, ...]
-    cells: Callable[[ConversionRow | AdjustmentRow, bool], tuple[str, ...]]
+    cells: Callable[[ConversionRow | AdjustmentRow], dict[str, str]]  # by column name
     optional_columns: tuple[str, ...] = ()  # written when a file needs them
 
     def columns(self, optional: bool) -> tuple[str, ...]:
@@ -159,7 +173,9 @@ class FileKind:
 
     def write(self, stream: TextIO, rows: Iterable, optional: bool = False) -> None:
         """Write the whole file to a text stream, row by row."""
-        write_csv(stream, self.columns(optional), (self.cells(row, optional) for row in rows))
+        columns = self.columns(optional)
+        lines = ([cells[column] for column in columns] for cells in map(self.cells, rows))
+        write_csv(stream, columns, lines)
 
     def render(self, rows: Iterable, optional: bool = False) -> str:
         """Return the whole file as text."""
@@ -172,11 +188,14 @@ FILE_KINDS = {kind.name: kind for kind in (
     FileKind("microsoft-conversions", "microsoft", "conversion", "Microsoft conversions",
              MICROSOFT_CONVERSIONS, _microsoft_conversion, MICROSOFT_HASHED),
     FileKind("microsoft-adjustments", "microsoft", "adjustment", "Microsoft adjustments",
-             MICROSOFT_ADJUSTMENTS, _microsoft_adjustment),
+             MICROSOFT_ADJUSTMENTS, partial(_adjustment, platform="microsoft")),
     FileKind("google-clicks", "google", "conversion", "Google click conversions",
-             GOOGLE_CLICKS, _google_click, GOOGLE_BRAIDS),
+             GOOGLE_CLICKS, _google_conversion, GOOGLE_BRAIDS),
     FileKind("google-enhanced", "google", "conversion",
-             "Google enhanced conversions for leads", GOOGLE_ENHANCED, _google_enhanced),
+             "Google enhanced conversions for leads", GOOGLE_ENHANCED, _google_conversion),
     FileKind("google-adjustments", "google", "adjustment", "Google adjustments",
-             GOOGLE_ADJUSTMENTS, _google_adjustment),
+             GOOGLE_ADJUSTMENTS, partial(_adjustment, platform="google")),
+    FileKind("google-order-adjustments", "google", "adjustment",
+             "Google adjustments by Order ID", GOOGLE_ORDER_ADJUSTMENTS,
+             partial(_adjustment, platform="google")),
 )}  # fmt: skip

@@ -19,7 +19,7 @@ class ExportRun(db.Model):
     host: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default="running")  # finished, failed, …
     error: Mapped[str | None] = mapped_column(Text)
-    # {file kind: {reason: count}} for the rows held or excluded in this run.
+    # {file kind: {reason: count}}: the rows this run excluded for good, and those it held.
     skipped: Mapped[dict] = mapped_column(JSON, default=dict)
 
     files: Mapped[list["ExportFile"]] = relationship(back_populates="run", order_by="ExportFile.id")
@@ -83,6 +83,30 @@ class ExportedAdjustment(db.Model):
     file_id: Mapped[int] = mapped_column(ForeignKey("export_files.id"))
 
     file: Mapped[ExportFile] = relationship()
+
+
+class ExcludedConversion(db.Model):
+    """A conversion no file will take on a platform: recorded once, by the run that found it."""
+
+    __tablename__ = "excluded_conversions"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    conversion_id: Mapped[int] = mapped_column(ForeignKey("conversions.id"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("export_runs.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))  # an export.rules.EXCLUSIONS key
+    reason: Mapped[str] = mapped_column(String(255))
+
+
+class ExcludedAdjustment(db.Model):
+    """An adjustment no file will take on a platform."""
+
+    __tablename__ = "excluded_adjustments"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    adjustment_id: Mapped[int] = mapped_column(ForeignKey("adjustments.id"), primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("export_runs.id"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(255))
 
 
 class ExportLock(db.Model):

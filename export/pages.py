@@ -18,10 +18,11 @@ from flask import (
 from sqlalchemy import func, select
 
 from database import db
-from export.feeds import create_feed, feed_kind
+from export.feeds import create_feed
 from export.models import ExportFile, ExportRun, Feed, FeedFetch
-from export.run import PLATFORMS
-from export.status import lead_export_status
+from export.pipeline import excluded_conversions, pipeline
+from export.platforms import PLATFORMS
+from export.rules import EXCLUSIONS
 from leads.models import Goal
 from staff.access import editors_only, login_required, roles_required
 from staff.audit import record
@@ -29,16 +30,29 @@ from staff.audit import record
 bp = Blueprint("exports", __name__, url_prefix="/staff/exports", template_folder="templates")
 RUNS_SHOWN = 50
 
-bp.add_app_template_global(lead_export_status)
-
 
 @bp.get("/")
 @login_required
 def index():
-    """List the latest runs, newest first."""
+    """Show where conversions stand per goal and platform, and the latest runs."""
     runs = db.session.scalars(select(ExportRun).order_by(ExportRun.id.desc()).limit(RUNS_SHOWN))
     pending = db.session.scalar(select(func.count()).where(ExportFile.status == "pending"))
-    return render_template("export/runs.html", runs=runs.all(), pending=pending)
+    return render_template("export/runs.html", runs=runs.all(), pending=pending,
+                           stages=pipeline(datetime.now(UTC)), exclusions=EXCLUSIONS)  # fmt: skip
+
+
+@bp.get("/excluded")
+@login_required
+def excluded():
+    """List the conversions of a goal that a platform will never take, for one reason."""
+    goal = db.get_or_404(Goal, request.args.get("goal", type=int) or 0)
+    platform = PLATFORMS.get(request.args.get("platform", ""))
+    code = request.args.get("code", "")
+    if platform is None or code not in EXCLUSIONS:
+        abort(404, "Choose a platform and a reason from the Exports page.")
+    listed = excluded_conversions(goal, platform, code, datetime.now(UTC))
+    return render_template("export/excluded.html", goal=goal, platform=platform,
+                           label=EXCLUSIONS[code], conversions=listed)  # fmt: skip
 
 
 @bp.get("/runs/<int:run_id>")
@@ -80,8 +94,8 @@ def _feeds_page(created=None, password=None, status=200):
     ).all())  # fmt: skip
     goals = db.session.scalars(select(Goal).order_by(Goal.name)).all()
     return render_template("export/feeds.html", feeds=feeds, last_fetch=last, goals=goals,
-                           platforms=PLATFORMS, created=created, password=password,
-                           feed_kind=feed_kind), status  # fmt: skip
+                           platforms=PLATFORMS, created=created,
+                           password=password), status  # fmt: skip
 
 
 @bp.get("/feeds")
@@ -97,7 +111,7 @@ def add_feed():
     """Create a feed and show its password once."""
     goal = db.session.get(Goal, request.form.get("goal_id", type=int) or 0)
     platform = request.form.get("platform", "")
-    if goal is None or platform not in PLATFORMS or not getattr(goal, PLATFORMS[platform][0]):
+    if goal is None or platform not in PLATFORMS or not PLATFORMS[platform].goal_name(goal):
         flash("Choose a goal and a platform the goal is set up for.", "error")
         return _feeds_page(status=400)
     feed, password = create_feed(goal, platform, g.staff.id, datetime.now(UTC))

@@ -1,179 +1,246 @@
-"""Which conversions and adjustments go into which file, and when (pure: `now` is passed).
+"""Every conversion's and adjustment's fate on a platform (pure: `now` is passed).
 
-Each decision is eligible, held until a time (it goes out in a later run), or excluded
-with a reason shown to staff. SPEC §4; reference/export-formats.md §1.6, §3.3, §5, §6.
+A fate is one of: out (the next run takes it), held until a time (a later run takes it),
+or excluded with a reason (no file will ever take it). The nightly run, the feeds,
+`flask export status`, the lead and Exports pages and the staff forms all ask
+`conversion_fate` and `adjustment_fate`; nothing else decides. SPEC §4;
+reference/export-formats.md §1.6, §3.3, §5, §6.
 """
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-PLATFORM_WINDOW = timedelta(days=90)
-MIN_CLICK_AGE = {"microsoft": timedelta(hours=1), "google": timedelta(hours=6)}
-MIN_GOAL_AGE = {"microsoft": timedelta(hours=2), "google": timedelta(hours=6)}
-GOOGLE_ADJUSTMENT_MIN_AGE = timedelta(hours=24)
-GOOGLE_ADJUSTMENT_MAX_AGE = timedelta(days=54)
-# Codes on Microsoft's list that ISO 4217 withdrew (now TRY and VES); Google takes ISO codes.
-GOOGLE_WITHDRAWN_CURRENCIES = frozenset({"TRL", "VEF"})
+from export.platforms import Platform
+from leads.conversion_rules import to_second
+
+PLATFORM_WINDOW = timedelta(days=90)  # a click older than this is never taken
+NIGHTLY = timedelta(days=1)  # how long a conversion may wait for the next run
+# Why a row is excluded, by code: what the Exports page counts under each code.
+EXCLUSIONS = {
+    "spam": "lead marked spam",
+    "retracted": "retracted before export",
+    "duplicate": "same click ID, goal and time as another conversion",
+    "currency": "currency the platform does not take",
+    "before_click": "conversion time before the click",
+    "window": "after the goal's conversion window",
+    "expired": "click or conversion too old for the platform",
+    "no_key": "no usable click ID or hashed contact",
+    "not_exported": "its conversion was never exported",
+    "merged": "already in the exported value",
+    "adjustment_time": "adjustment time before the conversion",
+}
 
 
 @dataclass(frozen=True)
-class Decision:
-    """Eligible, held until a time, or excluded with a reason."""
+class Fate:
+    """Out, held (until a time, when one is known), or excluded with a coded reason."""
 
-    state: str  # "eligible", "held" or "excluded"
+    state: str  # "out", "held" or "excluded"
     reason: str = ""
     until: datetime | None = None
+    code: str = ""  # an EXCLUSIONS key, for excluded fates
 
 
-ELIGIBLE = Decision("eligible")
+OUT = Fate("out")
 
 
-def held(reason: str, until: datetime) -> Decision:
-    return Decision("held", reason, until)
+def held(reason: str, until: datetime | None = None) -> Fate:
+    return Fate("held", reason, until)
 
 
-def excluded(reason: str) -> Decision:
-    return Decision("excluded", reason)
+def excluded(code: str, reason: str) -> Fate:
+    return Fate("excluded", reason, code=code)
+
+
+@dataclass(frozen=True)
+class ClickId:
+    value: str
+    valid: bool
+    first_seen: datetime | None  # when the capture script reported it, if it did
 
 
 @dataclass(frozen=True)
 class ConversionFacts:
-    """What the rules need to know about one conversion."""
+    """What the rules need to know about one conversion, stored or proposed."""
 
     converted_at: datetime
-    click_time: datetime  # the recorded click, or the lead's arrival when none was recorded
+    lead_created_at: datetime
     goal_created_at: datetime
     window_days: int
-    lead_status: str = "new"
-    msclkid: str | None = None  # valid click IDs only
-    google_click_id: str | None = None  # gclid, else gbraid, else wbraid
-    invalid_click_ids: tuple[str, ...] = ()
-    email_sha256: str | None = None
+    click_ids: Mapping[str, ClickId] = field(default_factory=dict)
+    email_sha256_google: str | None = None
+    email_sha256_microsoft: str | None = None
     phone_sha256: str | None = None
     ad_user_data: str | None = None
     currency: str | None = None
+    lead_status: str = "new"
     retracted: bool = False
-    duplicate_of: int | None = None  # an earlier conversion with the same key, goal and time
+
+    def key_param(self, platform: Platform) -> str | None:
+        return key_param(platform, self.click_ids)
+
+    def click_time(self, platform: Platform) -> datetime:
+        """Return the recorded time of the keying click, else the lead's arrival."""
+        param = self.key_param(platform)
+        return (param and self.click_ids[param].first_seen) or self.lead_created_at
+
+    def hashes(self, platform: Platform) -> bool:
+        return sendable_hashes(platform, self)
 
 
-def _common(facts: ConversionFacts, platform: str, now: datetime) -> Decision:
-    """Apply the rules every conversion file shares."""
-    if facts.lead_status != "new":
-        return excluded(f"the lead is marked {facts.lead_status}")
-    if facts.retracted:
-        return excluded("the conversion was retracted before it was exported")
-    if facts.duplicate_of:
-        return excluded(f"same click ID, goal and time as conversion {facts.duplicate_of}")
-    if platform == "google" and facts.currency in GOOGLE_WITHDRAWN_CURRENCIES:
-        return excluded(f"Google does not accept the withdrawn currency {facts.currency}")
-    if facts.converted_at > now:
-        return excluded("the conversion time is in the future")
-    if facts.converted_at < facts.click_time:
-        return excluded("the conversion time is before the click")
-    if facts.converted_at > facts.click_time + timedelta(days=facts.window_days):
-        return excluded(f"the conversion is more than {facts.window_days} days after the click")
-    if now > facts.click_time + PLATFORM_WINDOW:
-        return excluded("the click is more than 90 days old")
-    ready = max(facts.click_time + MIN_CLICK_AGE[platform],
-                facts.goal_created_at + MIN_GOAL_AGE[platform])  # fmt: skip
-    if now < ready:
-        too_new = "click" if ready == facts.click_time + MIN_CLICK_AGE[platform] else "goal"
-        return held(f"the {too_new} is too recent for {platform.title()}", ready)
-    return ELIGIBLE
+def key_param(platform: Platform, click_ids: Mapping[str, ClickId]) -> str | None:
+    """Return the parameter whose valid click ID keys a conversion on the platform."""
+    return next((p for p in platform.click_params
+                 if p in click_ids and click_ids[p].valid), None)  # fmt: skip
 
 
-def _hashes_allowed(facts: ConversionFacts) -> bool:
-    return facts.ad_user_data != "denied" and bool(facts.email_sha256 or facts.phone_sha256)
+def sendable_hashes(platform: Platform, lead) -> bool:
+    """Tell whether a lead (or a record of one) has hashed contact data it lets us send."""
+    contact = platform.email_hash(lead) or lead.phone_sha256
+    return bool(contact) and lead.ad_user_data != "denied"
 
 
-def _no_key(facts: ConversionFacts, what: str) -> Decision:
-    if facts.invalid_click_ids:
-        return excluded(
-            f"no usable {what}: invalid click ID ({', '.join(facts.invalid_click_ids)})"
-        )
-    return excluded(f"no usable {what}")
+def upload_deadline(platform: Platform, facts: ConversionFacts) -> datetime:
+    """Return when the click becomes too old for the platform to take the conversion."""
+    return facts.click_time(platform) + PLATFORM_WINDOW
 
 
-def microsoft_conversion(facts: ConversionFacts, hashed: bool, now: datetime) -> Decision:
-    """Decide for the Microsoft conversions file (MSCLKID, or hashes when the goal uses them)."""
-    if not facts.msclkid and not (hashed and _hashes_allowed(facts)):
-        return _no_key(facts, "Microsoft click ID")
-    return _common(facts, "microsoft", now)
+def conversion_file(platform: Platform, facts: ConversionFacts, option: bool) -> str:
+    """Return the file a conversion goes to: hashed when the goal and lead allow it."""
+    if option and facts.hashes(platform):
+        return platform.hashed_file
+    return platform.click_file if facts.key_param(platform) or not option else platform.hashed_file
 
 
-def google_click_conversion(facts: ConversionFacts, now: datetime) -> Decision:
-    """Decide for the Google click-conversions file (GCLID, GBRAID or WBRAID)."""
-    if not facts.google_click_id:
-        return _no_key(facts, "Google click ID")
-    return _common(facts, "google", now)
+def conversion_fate(platform: Platform, facts: ConversionFacts, option: bool, now: datetime,
+                    duplicate_of: int | None = None) -> tuple[str, Fate]:  # fmt: skip
+    """Return the file a conversion goes to on the platform, and its fate there.
 
-
-def google_enhanced_conversion(facts: ConversionFacts, now: datetime) -> Decision:
-    """Decide for the Google enhanced-conversions-for-leads file (hashed email or phone)."""
-    if facts.ad_user_data == "denied":
-        return excluded("ad_user_data consent is denied: no hashed data is sent")
-    if not (facts.email_sha256 or facts.phone_sha256):
-        return excluded("no email or phone to hash")
-    return _common(facts, "google", now)
-
-
-def conversion_file(platform: str, facts: ConversionFacts, option: bool,
-                    now: datetime) -> tuple[str, Decision]:  # fmt: skip
-    """Choose the platform's one file for a conversion, and decide.
-
-    `option` is the goal's hashed (Microsoft) or enhanced-for-leads (Google) setting. A Google
-    conversion goes to the enhanced file when the goal uses it and the lead has consented
-    hashes; otherwise to the click file.
+    `option` is the goal's hashed (Microsoft) or enhanced-for-leads (Google) setting.
     """
-    if platform == "microsoft":
-        return "microsoft-conversions", microsoft_conversion(facts, option, now)
-    if option:
-        enhanced = google_enhanced_conversion(facts, now)
-        if enhanced.state != "excluded" or not facts.google_click_id:
-            return "google-enhanced", enhanced
-    return "google-clicks", google_click_conversion(facts, now)
+    kind = conversion_file(platform, facts, option)
+    if not facts.key_param(platform) and not (option and facts.hashes(platform)):
+        return kind, _no_key(platform, facts, option)
+    if facts.lead_status == "spam":
+        return kind, excluded("spam", "the lead is marked spam")
+    if facts.retracted:
+        return kind, excluded("retracted", "the conversion was retracted before it was exported")
+    if duplicate_of:
+        return kind, excluded(
+            "duplicate", f"same click ID, goal and time as conversion {duplicate_of}"
+        )
+    if facts.currency and platform.currency_code(facts.currency) is None:
+        return kind, excluded("currency", f"{platform.title} does not take {facts.currency}")
+    return kind, _timing(platform, facts, now)
+
+
+def _no_key(platform: Platform, facts: ConversionFacts, option: bool) -> Fate:
+    invalid = [p for p in platform.click_params
+               if p in facts.click_ids and not facts.click_ids[p].valid]  # fmt: skip
+    reason = f"no valid {platform.title} click ID"
+    if invalid:
+        reason += f" (invalid {', '.join(invalid)})"
+    if option and facts.ad_user_data == "denied":
+        reason += ", and ad_user_data consent is denied: no hashed data is sent"
+    elif option:
+        reason += ", and no email or phone to hash"
+    return excluded("no_key", reason)
+
+
+def _timing(platform: Platform, facts: ConversionFacts, now: datetime) -> Fate:
+    click_time = facts.click_time(platform)
+    if to_second(facts.converted_at) < to_second(click_time):
+        return excluded("before_click", "the conversion time is before the click")
+    if facts.converted_at > click_time + timedelta(days=facts.window_days):
+        return excluded("window", f"the conversion is more than {facts.window_days} days "
+                                  "after the click, the goal's window")  # fmt: skip
+    deadline = click_time + PLATFORM_WINDOW
+    waits = {
+        f"the click is too recent for {platform.title}": click_time + platform.min_click_age,
+        f"the goal is too recent for {platform.title}": facts.goal_created_at
+        + platform.min_goal_age,
+        "the conversion time is in the future": facts.converted_at,
+    }
+    reason, ready = max(waits.items(), key=lambda item: item[1])
+    if ready >= deadline or now >= deadline:
+        return excluded("expired", "the click is 90 days old before "
+                                   f"{platform.title} would take the conversion")  # fmt: skip
+    if facts.lead_status == "quarantined":
+        return held("the lead is quarantined: release it to export it")
+    return held(reason, ready) if now < ready else OUT
+
+
+def entry_warning(platform: Platform, facts: ConversionFacts, option: bool, now: datetime,
+                  duplicate_of: int | None = None) -> str | None:  # fmt: skip
+    """Say why a conversion entered now would not reach the platform, or may not."""
+    _, fate = conversion_fate(platform, facts, option, now, duplicate_of)
+    if fate.state == "excluded":
+        return f"{platform.title} will not take it: {fate.reason}."
+    deadline = upload_deadline(platform, facts)
+    if max(now, fate.until or now) + NIGHTLY > deadline:
+        return (
+            f"{platform.title} takes it only from an export run before "
+            f"{deadline:%Y-%m-%d %H:%M} UTC, when the click turns 90 days old."
+        )
+    return None
 
 
 @dataclass(frozen=True)
 class AdjustmentFacts:
     """What the rules need to know about one restatement or retraction."""
 
+    kind: str  # "restate" or "retract"
     converted_at: datetime
     adjusted_at: datetime
-    click_id: str | None  # the MSCLKID or GCLID that keys the adjustment
-    conversion_retracted: bool = False
-    conversion_exported_at: datetime | None = None  # start of the run that took the conversion
+    currency: str | None = None
+    click_id: str | None = None  # the platform's adjustment key on the conversion's lead
+    conversion_file: str | None = None  # the file kind the conversion went out in
+    conversion_exported_at: datetime | None = None  # start of the run that took it
     conversion_exported_now: bool = False  # by the run deciding
+    conversion_excluded: str | None = None  # why the conversion will never go out
+    conversion_retracted: bool = False
 
 
-def adjustment(platform: str, facts: AdjustmentFacts, now: datetime) -> Decision:
-    """Decide for an adjustments file: it follows its conversion, within Google's limits."""
+def adjustment_file(platform: Platform, facts: AdjustmentFacts) -> str:
+    """Return the file an adjustment goes to: keyed by Order ID when its conversion had one."""
+    by_order = platform.order_adjustment_file and facts.conversion_file == platform.hashed_file
+    return platform.order_adjustment_file if by_order else platform.adjustment_file
+
+
+def adjustment_fate(platform: Platform, facts: AdjustmentFacts,
+                    now: datetime) -> tuple[str, Fate]:  # fmt: skip
+    """Return an adjustment's file and fate: it follows its conversion, within the limits."""
+    kind = adjustment_file(platform, facts)
+    return kind, _adjustment_rules(platform, kind, facts, now)
+
+
+def _adjustment_rules(platform: Platform, kind: str, facts: AdjustmentFacts,
+                      now: datetime) -> Fate:  # fmt: skip
+    if facts.conversion_excluded:
+        return excluded("not_exported", f"its conversion is excluded: {facts.conversion_excluded}")
     if facts.conversion_exported_at is None:
         if facts.conversion_retracted:
-            return excluded("the conversion was retracted before it was exported")
-        return Decision("held", "waiting for its conversion to be exported")
+            return excluded("retracted", "the conversion was retracted before it was exported")
+        return held("waiting for its conversion to be exported")
     if facts.adjusted_at < facts.conversion_exported_at:
-        return excluded("already in the value the conversion was exported with")
+        return excluded("merged", "already in the value the conversion was exported with")
     if facts.conversion_exported_now:
-        return Decision("held", "goes out in the run after its conversion's")
-    if not facts.click_id:
-        key = "MSCLKID" if platform == "microsoft" else "GCLID"
-        return excluded(f"no {key} to key the adjustment by")
+        return held("goes out in the run after its conversion's")
+    if kind == platform.adjustment_file and not facts.click_id:
+        return excluded("no_key", f"no {platform.adjustment_key} to key the adjustment by")
+    if facts.kind == "restate" and platform.currency_code(facts.currency) is None:
+        return excluded("currency", f"{platform.title} does not take {facts.currency}")
     if facts.adjusted_at < facts.converted_at:
-        return excluded("the adjustment time is before the conversion time")
+        return excluded("adjustment_time", "the adjustment time is before the conversion time")
     if facts.adjusted_at > now:
-        return excluded("the adjustment time is in the future")
-    if platform == "google":
-        if now > facts.converted_at + GOOGLE_ADJUSTMENT_MAX_AGE:
-            return excluded("Google adjusts conversions for 54 days only")
-        if now < facts.converted_at + GOOGLE_ADJUSTMENT_MIN_AGE:
-            return held("Google adjusts conversions 24 hours old or older",
-                        facts.converted_at + GOOGLE_ADJUSTMENT_MIN_AGE)  # fmt: skip
-    return ELIGIBLE
-
-
-def microsoft_hashes(facts: ConversionFacts) -> tuple[str | None, str | None]:
-    """Return the hashed columns, empty when the lead denied ad_user_data consent."""
-    if facts.ad_user_data == "denied":
-        return None, None
-    return facts.email_sha256, facts.phone_sha256
+        return held("the adjustment time is in the future", facts.adjusted_at)
+    ages = platform.adjustable_ages
+    if ages and now > facts.converted_at + ages[1]:
+        return excluded("expired", f"{platform.title} adjusts conversions for "
+                                   f"{ages[1].days} days only")  # fmt: skip
+    if ages and now < facts.converted_at + ages[0]:
+        hours = int(ages[0].total_seconds() // 3600)
+        return held(f"{platform.title} adjusts conversions {hours} hours old or older",
+                    facts.converted_at + ages[0])  # fmt: skip
+    return OUT

@@ -1,17 +1,16 @@
 """The rules for conversions and their adjustments (pure: `now` is passed in)."""
 
-import csv
 import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
-from pathlib import Path
 from zoneinfo import ZoneInfo
+
+import iso4217
 
 MAX_VALUE = Decimal("999999999999")
 MAX_WINDOW_DAYS = 90
 VALUE_PATTERN = re.compile(r"\d+(\.\d{1,3})?")
-CURRENCY_FILE = Path(__file__).resolve().parent / "data" / "currencies.tsv"
 # What a spreadsheet reads as the start of a formula (OWASP, "CSV Injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -22,10 +21,18 @@ class RuleError(ValueError):
 
 @cache
 def currencies() -> dict[str, str]:
-    """Return the platform's conversion currencies, code to name (reference/data)."""
-    with CURRENCY_FILE.open(encoding="utf-8") as file:
-        rows = csv.DictReader((line for line in file if not line.startswith("#")), delimiter="\t")
-        return {row["code"]: row["name"] for row in rows}
+    """Return the ISO 4217 currencies, code to name; not metals, funds or test codes."""
+    money = (c for c in iso4217.Currency if c.exponent is not None)
+    return {c.code: c.currency_name for c in sorted(money, key=lambda c: c.code)}
+
+
+def to_second(moment: datetime) -> datetime:
+    """Return a time at the precision the upload files carry.
+
+    Every comparison of a conversion's time (with the lead's arrival at entry, with the
+    click at export) is made at this precision, so entry and export always agree.
+    """
+    return moment.replace(microsecond=0)
 
 
 def parse_value(text: str) -> Decimal:
@@ -45,10 +52,10 @@ def parse_value(text: str) -> Decimal:
 
 
 def parse_currency(text: str) -> str:
-    """Return a currency code from the platform list."""
+    """Return an ISO 4217 currency code."""
     code = text.strip().upper()
     if code not in currencies():
-        raise RuleError("Choose a currency from the list (three letters, such as USD).")
+        raise RuleError("Choose a currency from the list (an ISO 4217 code, such as USD).")
     return code
 
 
@@ -77,7 +84,7 @@ def check_conversion_time(converted_at: datetime, lead_created: datetime, now: d
     """Refuse a conversion before the lead arrived or in the future."""
     if converted_at > now:
         raise RuleError("The conversion time is in the future.")
-    if converted_at < lead_created.replace(second=0, microsecond=0):
+    if to_second(converted_at) < to_second(lead_created):
         raise RuleError("The conversion time is before the lead arrived.")
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from database import db
+from export.fates import adjustment_warnings, conversion_warnings, lead_standings
 from leads.conversion_rules import currencies
 from leads.conversions import (
     FieldErrors,
@@ -37,7 +38,21 @@ def _now() -> datetime:
 
 
 def _local_now() -> str:
-    return _now().astimezone(ZoneInfo(g.staff.timezone)).strftime("%Y-%m-%dT%H:%M")
+    """Return now in the staff member's zone, to the second: the export's precision, so the
+    default time is never before a lead that arrived this minute."""
+    return _now().astimezone(ZoneInfo(g.staff.timezone)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _confirmed() -> bool:
+    return request.form.get("confirmed") == "1"
+
+
+def _confirm_page(warnings: list[str], back: str):
+    """Ask to go ahead despite what the export will do; re-posts the same form on yes."""
+    fields = [(name, value) for name, values in request.form.lists() for value in values
+              if name not in ("csrf_token", "confirmed")]  # fmt: skip
+    return render_template("leads/confirm.html", warnings=warnings, fields=fields,
+                           action=request.path, back=back), 200  # fmt: skip
 
 
 @bp.get("/")
@@ -74,7 +89,7 @@ def _detail_page(lead: Lead, errors: dict | None = None, form: dict | None = Non
     return render_template(
         "leads/detail.html", lead=lead, click_ids=click_ids, goals=_goals(),
         currencies=currencies(), now=_local_now(), errors=errors or {}, form=form or {},
-        events=events_for("lead", lead.id),
+        events=events_for("lead", lead.id), standings=lead_standings(lead, _now()),
     ), status  # fmt: skip
 
 
@@ -88,7 +103,11 @@ def convert(lead_id: int):
         return _detail_page(lead, {"goal_id": ["Choose a goal."]}, request.form, 422)
     try:
         values = conversion_values(goal, request.form, g.staff.timezone)
-        mark_converted(lead, goal, values, _now(), g.staff.id)
+        conversion = mark_converted(lead, goal, values, _now(), g.staff.id)
+        warnings = conversion_warnings(conversion, _now())
+        if warnings and not _confirmed():
+            db.session.rollback()
+            return _confirm_page(warnings, url_for("workspace.detail", lead_id=lead.id))
         db.session.commit()
     except FieldErrors as error:
         db.session.rollback()
@@ -126,8 +145,14 @@ def bulk_convert():
                 label = lead.name or lead.email or lead.phone or f"#{lead.id}"
                 problems.append(f"{label}: {problem}")
         if not problems:
+            warnings = []
             for lead in found:
-                mark_converted(lead, goal, values, now, g.staff.id)
+                conversion = mark_converted(lead, goal, values, now, g.staff.id)
+                label = lead.name or lead.email or lead.phone or f"#{lead.id}"
+                warnings += [f"{label}: {w}" for w in conversion_warnings(conversion, now)]
+            if warnings and not _confirmed():
+                db.session.rollback()
+                return _confirm_page(warnings, url_for("workspace.leads"))
     if problems:
         db.session.rollback()
         for problem in problems:
@@ -142,7 +167,12 @@ def _adjust(conversion_id: int, form_name: str, change, done: str):
     """Apply a restatement or retraction; show refusals next to that conversion's form."""
     conversion = db.get_or_404(Conversion, conversion_id)
     try:
-        change(conversion)
+        adjustment = change(conversion)
+        db.session.flush()
+        warnings = adjustment_warnings(adjustment, _now())
+        if warnings and not _confirmed():
+            db.session.rollback()
+            return _confirm_page(warnings, url_for("workspace.detail", lead_id=conversion.lead_id))
         db.session.commit()
     except FieldErrors as error:
         db.session.rollback()

@@ -1,4 +1,4 @@
-"""The five upload files against golden files, read back by a parser of the tests' own."""
+"""The six upload files against golden files, read back by a parser of the tests' own."""
 
 import csv
 import re
@@ -23,15 +23,16 @@ PHONE = "c59475d96e9f01d7d18d06cfad84dd02333207f02c0c2c5663ef2782cda0390e"
 CONVERSIONS = [
     ConversionRow("Closed Won", WHEN, Decimal("1234.500"), "USD", msclkid=MS, gclid=GCLID,
                   email_sha256=EMAIL, phone_sha256=PHONE, ad_user_data="granted",
-                  ad_personalization="denied"),
+                  ad_personalization="denied", order_id="CL1-4f3c2a9b8e7d"),
     ConversionRow('Won, "big" deal', datetime(2026, 10, 2, 1, 0, tzinfo=STOCKHOLM), None, None,
-                  msclkid=MS.upper(), wbraid="CjkK-x_Y", email_sha256=EMAIL),
+                  msclkid=MS.upper(), wbraid="CjkK-x_Y", email_sha256=EMAIL,
+                  order_id="CL2-4f3c2a9b8e7d"),
 ]  # fmt: skip
 ADJUSTMENTS = [
     AdjustmentRow("Closed Won", WHEN, "restate", WHEN + timedelta(days=2), Decimal("900"), "EUR",
-                  msclkid=MS, gclid=GCLID),
+                  msclkid=MS, gclid=GCLID, order_id="CL1-4f3c2a9b8e7d"),
     AdjustmentRow("Closed Won", WHEN, "retract", WHEN + timedelta(days=3), Decimal("900"), "EUR",
-                  msclkid=MS, gclid=GCLID),
+                  msclkid=MS, gclid=GCLID, order_id="CL1-4f3c2a9b8e7d"),
 ]  # fmt: skip
 
 
@@ -47,6 +48,7 @@ FILES = {
     "google_clicks_braids.csv": lambda: render("google-clicks", CONVERSIONS, True),
     "google_enhanced.csv": lambda: render("google-enhanced", CONVERSIONS),
     "google_adjustments.csv": lambda: render("google-adjustments", ADJUSTMENTS),
+    "google_order_adjustments.csv": lambda: render("google-order-adjustments", ADJUSTMENTS),
 }
 
 
@@ -72,10 +74,12 @@ HEADERS = {
                       "Conversion Currency", "Ad User Data", "Ad Personalization"],
     "google_enhanced": ["Email", "Phone Number", "Conversion Name", "Conversion Time",
                         "Conversion Value", "Conversion Currency", "Ad User Data",
-                        "Ad Personalization"],
+                        "Ad Personalization", "Google Click ID", "Order ID"],
     "google_adjustments": ["Google Click ID", "Conversion Name", "Conversion Time",
                            "Adjustment Time", "Adjustment Type", "Adjusted Value",
                            "Adjusted Value Currency"],
+    "google_order_adjustments": ["Order ID", "Conversion Name", "Adjustment Time",
+                                 "Adjustment Type", "Adjusted Value", "Adjusted Value Currency"],
 }  # fmt: skip
 
 
@@ -125,8 +129,13 @@ def read_upload(text: str, kind: str) -> list[dict]:
             assert record["Adjustment Type"] in ("Restate", "Retract")
             if record["Adjustment Type"] == "Retract":
                 assert record["Adjustment Value"] == record["Adjustment Currency"] == ""
-        if kind == "google_adjustments":
+        if kind in ("google_adjustments", "google_order_adjustments"):
             assert record["Adjustment Type"] in ("RESTATE", "RETRACT")
+        if "Order ID" in record:
+            assert re.fullmatch(r"CL\d+-[0-9a-z-]+", record["Order ID"]), record["Order ID"]
+        if kind == "google_enhanced":
+            assert record["Email"] or record["Phone Number"]
+            assert not record["Google Click ID"] or re.fullmatch(r"[\w-]+", record["Google Click ID"])
     return records
 
 

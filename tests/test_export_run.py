@@ -16,7 +16,13 @@ from sqlalchemy import func, insert, select
 
 from database import db
 from export import lock, run
-from export.models import ExportedConversion, ExportFile, ExportLock, ExportRun
+from export.models import (
+    ExcludedConversion,
+    ExportedConversion,
+    ExportFile,
+    ExportLock,
+    ExportRun,
+)
 from export.run import ExportBusy, ExportFailed, run_export
 from leads.models import Adjustment, Conversion, Lead, LeadClickId
 from tests.test_export_formats import read_upload
@@ -86,7 +92,7 @@ def test_rows_too_fresh_wait_for_a_later_night(app, seed, goal, tmp_path):
     seed.conversion(lead, goal, converted_at=NOW - timedelta(minutes=10))
     early = export(app, tmp_path, clock=NOW + timedelta(hours=2))
     assert early.rows == Counter({"microsoft-conversions": 1})
-    assert early.skipped["google-clicks"] == {"the click is too recent for Google": 1}
+    assert early.skipped["google-clicks"] == {"held: the click is too recent for Google": 1}
     later = export(app, tmp_path)
     assert later.rows == Counter({"google-clicks": 1})
 
@@ -99,12 +105,14 @@ def test_excluded_rows_are_counted_with_their_reason_on_the_run(app, seed, goal,
     assert report.files == []
     with app.app_context():
         skipped = db.session.get(ExportRun, report.run_id).skipped
-    assert skipped["microsoft-conversions"] == {
-        "no usable Microsoft click ID: invalid click ID (msclkid)": 1,
-        "no usable Microsoft click ID": 1,
-    }
-    assert skipped["google-clicks"] == {"no usable Google click ID": 1,
-                                        "the lead is marked spam": 1}  # fmt: skip
+    no_key = "excluded: no usable click ID or hashed contact"
+    assert skipped["microsoft-conversions"] == {no_key: 2}
+    assert skipped["google-clicks"] == {no_key: 1, "excluded: lead marked spam": 1}
+    with app.app_context():
+        reasons = sorted(db.session.scalars(select(ExcludedConversion.reason)))
+    assert reasons == ["no valid Google click ID", "no valid Microsoft click ID",
+                       "no valid Microsoft click ID (invalid msclkid)",
+                       "the lead is marked spam"]  # fmt: skip
 
 
 def test_the_same_click_converted_twice_at_the_same_time_goes_once(app, seed, goal, tmp_path):
@@ -112,9 +120,12 @@ def test_the_same_click_converted_twice_at_the_same_time_goes_once(app, seed, go
     converted_lead(seed, goal)  # another lead, same click IDs, same time
     report = export(app, tmp_path)
     assert report.rows == Counter({"microsoft-conversions": 1, "google-clicks": 1})
-    reason = f"same click ID, goal and time as conversion {first}"
+    reason = "excluded: same click ID, goal and time as another conversion"
     assert report.skipped["microsoft-conversions"] == {reason: 1}
     assert report.skipped["google-clicks"] == {reason: 1}
+    with app.app_context():
+        reasons = set(db.session.scalars(select(ExcludedConversion.reason)))
+    assert reasons == {f"same click ID, goal and time as conversion {first}"}
 
 
 def test_enhanced_goal_sends_hashes_and_respects_denied_consent(app, seed, tmp_path):
@@ -142,7 +153,7 @@ def test_adjustments_follow_their_conversion_in_a_later_run(app, seed, goal, tmp
     soon = export(app, tmp_path, clock=LATER + timedelta(minutes=5))
     assert soon.rows == Counter({"microsoft-adjustments": 1})
     assert soon.skipped["google-adjustments"] == {
-        "Google adjusts conversions 24 hours old or older": 1
+        "held: Google adjusts conversions 24 hours old or older": 1
     }
     export(app, tmp_path, clock=LATER + timedelta(days=2))
     files = uploads(tmp_path)
@@ -164,12 +175,10 @@ def test_a_restatement_before_the_export_is_in_the_exported_value(app, seed, goa
     report = export(app, tmp_path)
     files = uploads(tmp_path)
     assert [r["Conversion Value"] for r in files["microsoft-conversions"]] == ["80.5"]
-    assert report.skipped["microsoft-conversions"] == {
-        "the conversion was retracted before it was exported": 1
-    }
+    assert report.skipped["microsoft-conversions"] == {"excluded: retracted before export": 1}
     assert report.skipped["microsoft-adjustments"] == {
-        "already in the value the conversion was exported with": 1,
-        "the conversion was retracted before it was exported": 1,
+        "excluded: already in the exported value": 1,
+        "excluded: its conversion was never exported": 1,
     }
 
 
@@ -349,4 +358,5 @@ def test_the_command_reports_files_and_refuses_unknown_goals(app, runner, seed, 
     assert "microsoft-conversions.part1.csv  1 rows" in done.output
     status = runner.invoke(args=["export", "status"])
     assert "Lock: free" in status.output and "finished" in status.output
-    assert "Closed won / google: 1 conversions not exported yet" in status.output
+    assert "Closed won / microsoft: 1 exported" in status.output
+    assert "Closed won / google: 0 exported\n  waiting: 1" in status.output

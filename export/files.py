@@ -1,0 +1,132 @@
+"""Upload files on disk: written from the ledger to a temporary name, then renamed, so a
+crash never leaves a half file under a final name; and the leftovers of a killed run."""
+
+import glob
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from database import db
+from export import lock, sources
+from export.formats import FILE_KINDS
+from export.models import ExportFile, ExportRun
+from export.platforms import PLATFORMS
+
+TEMPORARY = (".", ".tmp")  # prefix and suffix of a file being written
+
+
+class ExportFailed(RuntimeError):
+    """The run stopped; nothing it had not written is marked written."""
+
+
+def file_rows(file: ExportFile) -> Iterator:
+    """Yield a file's rows from the ledger, in ID order: the same bytes on every write."""
+    platform = PLATFORMS[FILE_KINDS[file.kind].platform]
+    if FILE_KINDS[file.kind].subject == "conversion":
+        batches = sources.conversions_in_file(file.id)
+    else:
+        batches = sources.adjustments_in_file(file.id, platform)
+    for batch in batches:
+        yield from (record.row(platform, file.kind, file.conversion_name) for record in batch)
+
+
+def write_atomically(final: str, write) -> tuple[str, int]:
+    """Write through `write(stream)` to a temporary file, then rename it into place.
+
+    Return the SHA-256 and size. A crash leaves at most a temporary file, never a half file
+    under the final name.
+    """
+    folder = os.path.dirname(final)
+    os.makedirs(folder, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=TEMPORARY[0], suffix=TEMPORARY[1])
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            write(stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        digest, size = hashlib.sha256(), 0
+        with open(temporary, "rb") as stream:
+            while chunk := stream.read(1 << 20):
+                digest.update(chunk)
+                size += len(chunk)
+        os.replace(temporary, final)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    directory = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    return digest.hexdigest(), size
+
+
+def write_file(file: ExportFile, out_dir: str, now: datetime, lease: timedelta) -> None:
+    """Write a pending file from the ledger and mark it written (commits)."""
+    kind = FILE_KINDS[file.kind]
+    written = 0
+
+    def counted(rows):
+        nonlocal written
+        for row in rows:
+            written += 1
+            yield row
+
+    def write(stream):
+        kind.write(stream, counted(file_rows(file)), file.optional_columns)
+
+    file.sha256, file.size = write_atomically(os.path.join(out_dir, file.path), write)
+    if written != file.rows:
+        raise ExportFailed(f"{file.path}: the ledger holds {file.rows} rows, {written} written")
+    file.status, file.written_at = "written", now
+    lock.renew(lease)
+    db.session.commit()
+
+
+def write_manifest(run: ExportRun, out_dir: str) -> None:
+    """Write the run's manifest.json: its files with rows and SHA-256, and its skips."""
+    manifest = {
+        "run": run.id,
+        "started_at": run.started_at.isoformat(),
+        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
+        "status": run.status,
+        "files": [
+            {"path": os.path.basename(f.path), "goal_id": f.goal_id, "kind": f.kind,
+             "platform": FILE_KINDS[f.kind].platform, "conversion_name": f.conversion_name,
+             "part": f.part, "rows": f.rows, "bytes": f.size, "sha256": f.sha256}
+            for f in run.files if f.status == "written"
+        ],
+        "skipped": run.skipped,
+    }  # fmt: skip
+    path = os.path.join(out_dir, run.folder, "manifest.json")
+    write_atomically(path, lambda stream: json.dump(manifest, stream, indent=2, sort_keys=True))
+
+
+def check_writable(out_dir: str) -> None:
+    """Fail before anything is assigned when the export folder cannot take files."""
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out_dir) as probe:
+            probe.write(b"probe")
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as error:
+        raise ExportFailed(
+            f"cannot write to the export folder {out_dir}: {error.strerror}"
+        ) from error
+
+
+def remove_leftovers(out_dir: str) -> list[str]:
+    """Delete the temporary files a killed run left in the run folders; return their paths.
+
+    Called under the export lock, so no run is writing one of them now.
+    """
+    pattern = os.path.join(glob.escape(out_dir), "run-*", f"{TEMPORARY[0]}*{TEMPORARY[1]}")
+    leftovers = glob.glob(pattern, include_hidden=True)
+    for path in leftovers:
+        os.unlink(path)
+    return leftovers
