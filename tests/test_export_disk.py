@@ -46,7 +46,7 @@ def test_a_full_disk_fails_the_run_and_the_next_run_delivers_once(app, runner, s
 
     status = runner.invoke(args=["export", "status"]).output
     assert "1 files are pending" in status
-    assert f"Closed won / microsoft: {ROWS} conversions not exported yet" in status
+    assert f"Closed won / microsoft: 0 exported\n  waiting: {ROWS}" in status
     staff.as_role("viewer")
     lead_page = staff.client.get("/staff/leads/1").get_data(as_text=True)
     assert "pending:" in lead_page and "written:" not in lead_page
@@ -56,7 +56,7 @@ def test_a_full_disk_fails_the_run_and_the_next_run_delivers_once(app, runner, s
     assert again.exit_code == 0, again.output
     ledger_is_exactly_once(app, small_disk, ROWS)
     status = runner.invoke(args=["export", "status"]).output
-    assert "Closed won / microsoft: 0 conversions not exported yet" in status
+    assert f"Closed won / microsoft: {ROWS} exported\n  waiting: 0\n" in status
 
 
 def test_a_read_only_folder_is_refused_before_anything_is_assigned(app, runner, converted,

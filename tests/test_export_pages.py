@@ -116,8 +116,10 @@ def test_staff_see_runs_files_and_skips_and_download_files(app, staff, seed, goa
     runs = staff.client.get("/staff/exports/").get_data(as_text=True)
     assert f'href="/staff/exports/runs/{report.run_id}"' in runs
     page = staff.client.get(f"/staff/exports/runs/{report.run_id}").get_data(as_text=True)
-    assert "no usable Microsoft click ID: invalid click ID (msclkid)" in page
+    assert "excluded: no usable click ID or hashed contact</td><td>1<" in page
     assert "<b>bad</b>" not in page
+    lead_page = staff.client.get("/staff/leads/2").get_data(as_text=True)
+    assert "excluded: no valid Microsoft click ID (invalid msclkid)" in lead_page
     link = re.search(r'href="(/staff/exports/files/\d+)"', page).group(1)
     download = staff.client.get(link)
     assert download.status_code == 200
@@ -140,7 +142,7 @@ def test_the_lead_page_says_where_each_conversion_stands(app, staff, seed, goal)
     seed.conversion(lead, goal, converted_at=NOW - timedelta(hours=2))
     staff.as_role("sales")
     page = staff.client.get(f"/staff/leads/{lead}").get_data(as_text=True)
-    assert "Microsoft</strong>: eligible: goes out in the next run" in page
+    assert "Microsoft</strong>: out: goes out in the next run" in page
     assert "Google</strong>: held: the click is too recent for Google (until" in page
     with app.app_context():
         run_export(app.config["EXPORT_DIR"], platforms=["microsoft"])

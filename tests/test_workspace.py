@@ -57,7 +57,7 @@ def test_admin_defines_a_goal(app, staff):
         ({"window_days": "0"}, "window_days", "1 to 90 days"),
         ({"default_value": "1500,50"}, "default_value", "period"),
         ({"default_value": "1.2345"}, "default_value", "three decimals"),
-        ({"default_currency": "TRY"}, "default_currency", "currency"),
+        ({"default_currency": "TRL"}, "default_currency", "ISO 4217"),
         ({"default_currency": ""}, "default_currency", "currency of the default value"),
         ({"name": "x" * 101}, "name", "At most 100"),
         ({"name": "Won\x00"}, "name", "control characters"),
@@ -87,8 +87,9 @@ def test_sales_marks_a_lead_converted_in_their_time_zone(app, staff, seed):
     goal_id = seed.goal(default_value=Decimal("250"), default_currency="SEK")
     lead_id = seed.lead(created_at=datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
     staff.as_role("sales", timezone="Europe/Stockholm")
+    # The lead has no click ID and the click is old: the export warns; staff go ahead.
     answer = staff.post(f"/staff/leads/{lead_id}/conversions",
-                        {"goal_id": goal_id, "converted_at": "2026-03-29T03:30"})  # fmt: skip
+                        {"goal_id": goal_id, "converted_at": "2026-03-29T03:30", "confirmed": "1"})  # fmt: skip
     assert answer.status_code == 302
     assert conversions(app) == [
         (lead_id, goal_id, datetime(2026, 3, 29, 1, 30, tzinfo=UTC), Decimal("250"), "SEK")
@@ -130,14 +131,13 @@ def test_same_goal_at_the_same_time_is_refused_but_other_times_and_goals_are_not
     lead_id = seed.lead(created_at=datetime(2026, 3, 1, 8, 0, tzinfo=UTC))
     staff.as_role("sales")
     url = f"/staff/leads/{lead_id}/conversions"
-    assert staff.post(url, {"goal_id": won, "converted_at": "2026-03-10T10:00"}).status_code == 302
-    again = staff.post(url, {"goal_id": won, "converted_at": "2026-03-10T10:00", "value": "5"})
+    first = {"goal_id": won, "converted_at": "2026-03-10T10:00", "confirmed": "1"}
+    assert staff.post(url, first).status_code == 302
+    again = staff.post(url, {**first, "value": "5"})
     assert again.status_code == 422
     assert "already converted to Won at that time" in again.get_data(as_text=True)
-    assert staff.post(url, {"goal_id": won, "converted_at": "2026-03-11T10:00"}).status_code == 302
-    assert (
-        staff.post(url, {"goal_id": upsell, "converted_at": "2026-03-10T10:00"}).status_code == 302
-    )
+    assert staff.post(url, {**first, "converted_at": "2026-03-11T10:00"}).status_code == 302
+    assert staff.post(url, {**first, "goal_id": upsell}).status_code == 302
     assert len(conversions(app)) == 3
 
 
@@ -147,7 +147,8 @@ def test_bulk_convert_marks_every_selected_lead(app, staff, seed):
     staff.as_role("sales")
     moment = local(datetime.now(UTC) - timedelta(minutes=5))
     answer = staff.post("/staff/leads/bulk-convert",
-                        {"lead_id": lead_ids, "goal_id": goal_id, "converted_at": moment, "value": "99.5"})  # fmt: skip
+                        {"lead_id": lead_ids, "goal_id": goal_id, "converted_at": moment, "value": "99.5",
+                         "confirmed": "1"})  # fmt: skip
     assert answer.status_code == 302
     done = conversions(app)
     assert sorted(row[0] for row in done) == sorted(lead_ids)
@@ -174,7 +175,8 @@ def test_restate_then_retract_as_records_of_the_conversion(app, staff, seed):
     lead_id, conversion_id = seed.lead_with_conversion()
     staff.as_role("sales")
     base = f"/staff/leads/conversions/{conversion_id}"
-    assert staff.post(f"{base}/restate", {"value": "80.25", "currency": "EUR"}).status_code == 302
+    restated = {"value": "80.25", "currency": "EUR", "confirmed": "1"}  # the lead has no click ID
+    assert staff.post(f"{base}/restate", restated).status_code == 302
     assert staff.post(f"{base}/retract").status_code == 302
     refused = staff.post(f"{base}/restate", {"value": "90", "currency": "EUR"})
     assert refused.status_code == 422
@@ -216,7 +218,8 @@ def test_names_are_escaped_on_every_page(app, staff, seed):
     staff.as_role("admin")
     moment = local(datetime.now(UTC) - timedelta(minutes=5))
     convert = staff.post(
-        f"/staff/leads/{lead_id}/conversions", {"goal_id": goal_id, "converted_at": moment}
+        f"/staff/leads/{lead_id}/conversions",
+        {"goal_id": goal_id, "converted_at": moment, "confirmed": "1"},
     )
     assert convert.status_code == 302
     for url in ("/staff/leads/", f"/staff/leads/{lead_id}", "/staff/goals/",
