@@ -110,7 +110,8 @@ def stage_hostile_workspace(app, staff, lead_id: int) -> dict:
         goal_id = db.session.execute(db.select(Goal.id)).scalar_one()
     moment = datetime.now(UTC) - timedelta(minutes=5)
     converted = staff.post(f"/staff/leads/{lead_id}/conversions",
-                           {"goal_id": goal_id, "converted_at": f"{moment:%Y-%m-%dT%H:%M}"})  # fmt: skip
+                           {"goal_id": goal_id, "converted_at": f"{moment:%Y-%m-%dT%H:%M}",
+                            "confirmed": "1"})  # fmt: skip
     assert converted.status_code == 302
     later = datetime.now(UTC) + timedelta(hours=7)  # the goal and click are old enough
     with app.app_context():
