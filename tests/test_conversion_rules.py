@@ -82,7 +82,7 @@ def test_unreadable_times_are_refused(text):
 
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
-LEAD = datetime(2026, 11, 20, 9, 30, 45, tzinfo=UTC)
+LEAD = datetime(2026, 11, 20, 9, 30, 45, 500_000, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
