@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from database import db
 from export import sources
@@ -85,6 +85,22 @@ def adjustment_warnings(adjustment: Adjustment, now: datetime) -> list[str]:
         if fate.state == "excluded" and fate.code not in ("merged", "not_exported"):
             warnings.append(f"{platform.title} will not take it: {fate.reason}.")
     return [warning for warning in warnings if warning]
+
+
+def release_exclusions(lead: Lead) -> None:
+    """Forget the spam exclusions of a lead staff release, so the next run decides again.
+
+    Spam is the one exclusion staff can undo; every other reason is a fact that stays.
+    """
+    spam = (ExcludedConversion.conversion_id.in_([c.id for c in lead.conversions]),
+            ExcludedConversion.code == "spam")  # fmt: skip
+    released = set(db.session.scalars(select(ExcludedConversion.conversion_id).where(*spam)))
+    db.session.execute(delete(ExcludedConversion).where(*spam))
+    adjustments = [a.id for c in lead.conversions if c.id in released for a in c.adjustments]
+    db.session.execute(delete(ExcludedAdjustment).where(
+        ExcludedAdjustment.adjustment_id.in_(adjustments),
+        ExcludedAdjustment.code == "not_exported",
+    ))  # fmt: skip
 
 
 @dataclass(frozen=True)

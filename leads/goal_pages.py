@@ -1,10 +1,12 @@
 """Admins define conversion goals: per-platform names, defaults and window."""
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from database import db
+from export.platforms import goal_platforms
 from leads.conversion_rules import (
     RuleError,
     check_platform_name,
@@ -61,6 +63,14 @@ def goal_fields(form) -> tuple[dict, dict]:
         values["window_days"] = 90
     if values.get("default_value") is not None and not values.get("default_currency"):
         errors.setdefault("default_currency", ["Choose the currency of the default value."])
+    currency = values.get("default_currency")
+    refusing = [p.title for p in goal_platforms(SimpleNamespace(**values))
+                if currency and p.currency_code(currency) is None]  # fmt: skip
+    if refusing:
+        errors.setdefault("default_currency", [
+            f"{' and '.join(refusing)} does not take {currency}: every conversion in it "
+            "would be left out of that platform's file. Choose another currency."
+        ])  # fmt: skip
     return values, errors
 
 

@@ -9,7 +9,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from database import db
-from export.fates import adjustment_warnings, conversion_warnings, lead_standings
+from export.fates import (
+    adjustment_warnings,
+    conversion_warnings,
+    lead_standings,
+    release_exclusions,
+)
 from leads.conversion_rules import currencies
 from leads.conversions import (
     FieldErrors,
@@ -207,6 +212,8 @@ def change_status(lead_id: int):
     if status not in STATUSES:
         return _detail_page(lead, {"status": ["Choose new, quarantined or spam."]}, {}, 422)
     record("lead.status", "lead", lead.id, {"status": lead.status}, {"status": status})
+    if lead.status == "spam" and status != "spam":
+        release_exclusions(lead)
     lead.status = status
     db.session.commit()
     flash(f"The lead is now {status}.")

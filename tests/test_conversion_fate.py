@@ -211,3 +211,28 @@ def test_the_next_run_removes_what_a_killed_run_left_half_written(app, runner, s
     assert done.exit_code == 0, done.output
     assert not leftover.exists()
     assert f"removed {leftover}" in done.output
+
+
+def test_a_lead_released_from_spam_is_exported_by_the_next_run(app, staff, seed, tmp_path):
+    now = datetime.now(UTC)
+    goal = seed.goal("Closed won", created_at=now - timedelta(days=3), google_action_name=None)
+    lead = seed.lead(created_at=now - timedelta(days=2), status="spam",
+                     click_ids=(("msclkid", "microsoft", MSCLKID),))  # fmt: skip
+    seed.conversion(lead, goal, converted_at=now - timedelta(days=1))
+    with app.app_context():
+        assert not run_export(str(tmp_path), clock=lambda: now).files
+    staff.as_role("sales")
+    assert staff.post(f"/staff/leads/{lead}/status", {"status": "new"}).status_code == 302
+    with app.app_context():
+        assert run_export(str(tmp_path), clock=lambda: now).rows["microsoft-conversions"] == 1
+
+
+def test_the_goal_form_refuses_a_default_currency_a_platform_does_not_take(app, staff):
+    staff.as_role("admin")
+    goal = {"name": "Won", "microsoft_goal_name": "Won", "google_action_name": "Won",
+            "default_value": "100", "default_currency": "MZN", "window_days": "90"}  # fmt: skip
+    refused = staff.post("/staff/goals/new", goal)
+    assert refused.status_code == 422
+    assert "Microsoft does not take MZN" in refused.get_data(as_text=True)
+    google_only = staff.post("/staff/goals/new", {**goal, "microsoft_goal_name": ""})
+    assert google_only.status_code == 302
