@@ -83,7 +83,8 @@ def test_role_matrix(app, client, staff, seed, role, method, url, status):
         response = client.get(url)
     else:
         hour_ago = datetime.now(UTC) - timedelta(hours=1)
-        response = staff.post(url, {"goal_id": "1", "converted_at": f"{hour_ago:%Y-%m-%dT%H:%M}"})
+        form = {"goal_id": "1", "converted_at": f"{hour_ago:%Y-%m-%dT%H:%M}", "confirmed": "1"}
+        response = staff.post(url, form)
     assert response.status_code == status
 
 
