@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from functools import partial
 from typing import TextIO
 
 from leads.conversion_rules import FORMULA_STARTS
@@ -122,50 +121,58 @@ def write_csv(stream: TextIO, header: Iterable[str], rows: Iterable[Iterable[str
     writer.writerows(rows)
 
 
-def _conversion(row: ConversionRow) -> dict[str, str]:
-    return {"Conversion Name": spreadsheet_safe(row.conversion_name),
-            "Conversion Time": format_time(row.converted_at),
-            "Conversion Value": format_value(row.value), "Conversion Currency": row.currency or "",
-            "Ad User Data": consent_word(row.ad_user_data),
-            "Ad Personalization": consent_word(row.ad_personalization)}  # fmt: skip
+# Each column's cell, by column name; a file kind picks its columns from these.
+CONVERSION_CELLS: dict[str, Callable[[ConversionRow], str]] = {
+    "Microsoft Click ID": lambda row: row.msclkid or "",
+    "Google Click ID": lambda row: row.gclid or "",
+    "GBRAID": lambda row: row.gbraid or "",
+    "WBRAID": lambda row: row.wbraid or "",
+    "Order ID": lambda row: row.order_id or "",
+    "Email": lambda row: row.email_sha256 or "",
+    "Phone Number": lambda row: row.phone_sha256 or "",
+    "Hashed Email Address": lambda row: row.email_sha256 or "",
+    "Hashed Phone Number": lambda row: row.phone_sha256 or "",
+    "Conversion Name": lambda row: spreadsheet_safe(row.conversion_name),
+    "Conversion Time": lambda row: format_time(row.converted_at),
+    "Conversion Value": lambda row: format_value(row.value),
+    "Conversion Currency": lambda row: row.currency or "",
+    "Ad User Data": lambda row: consent_word(row.ad_user_data),
+    "Ad Personalization": lambda row: consent_word(row.ad_personalization),
+}
 
 
-def _microsoft_conversion(row: ConversionRow) -> dict[str, str]:
-    return {**_conversion(row), "Microsoft Click ID": row.msclkid or "",
-            "Hashed Email Address": row.email_sha256 or "",
-            "Hashed Phone Number": row.phone_sha256 or ""}  # fmt: skip
+def adjustment_cells(platform: str) -> dict[str, Callable[[AdjustmentRow], str]]:
+    """Return each adjustment column's cell; a retraction carries no value or currency."""
 
+    def value(row: AdjustmentRow) -> str:
+        return format_value(row.value) if row.kind == "restate" else ""
 
-def _google_conversion(row: ConversionRow) -> dict[str, str]:
-    return {**_conversion(row), "Google Click ID": row.gclid or "", "GBRAID": row.gbraid or "",
-            "WBRAID": row.wbraid or "", "Email": row.email_sha256 or "",
-            "Phone Number": row.phone_sha256 or "", "Order ID": row.order_id or ""}  # fmt: skip
+    def currency(row: AdjustmentRow) -> str:
+        return (row.currency or "") if row.kind == "restate" else ""
 
-
-def _adjustment(row: AdjustmentRow, platform: str) -> dict[str, str]:
-    restate = row.kind == "restate"
-    value = format_value(row.value) if restate else ""
-    currency = (row.currency or "") if restate else ""
-    return {"Microsoft Click ID": row.msclkid or "", "Google Click ID": row.gclid or "",
-            "Order ID": row.order_id or "",
-            "Conversion Name": spreadsheet_safe(row.conversion_name),
-            "Conversion Time": format_time(row.converted_at),
-            "Adjustment Time": format_time(row.adjusted_at),
-            "Adjustment Type": ADJUSTMENT_WORDS[platform][row.kind],
-            "Adjustment Value": value, "Adjustment Currency": currency,
-            "Adjusted Value": value, "Adjusted Value Currency": currency}  # fmt: skip
+    return {
+        "Microsoft Click ID": lambda row: row.msclkid or "",
+        "Google Click ID": lambda row: row.gclid or "",
+        "Order ID": lambda row: row.order_id or "",
+        "Conversion Name": lambda row: spreadsheet_safe(row.conversion_name),
+        "Conversion Time": lambda row: format_time(row.converted_at),
+        "Adjustment Time": lambda row: format_time(row.adjusted_at),
+        "Adjustment Type": lambda row: ADJUSTMENT_WORDS[platform][row.kind],
+        "Adjustment Value": value, "Adjustment Currency": currency,
+        "Adjusted Value": value, "Adjusted Value Currency": currency,
+    }  # fmt: skip
 
 
 @dataclass(frozen=True)
 class FileKind:
-    """One of the five upload files: its platform, what a row is, its columns."""
+    """One of the six upload files: its platform, what a row is, its columns."""
 
     name: str
     platform: str
     subject: str  # "conversion" or "adjustment"
     title: str
     header: tuple[str, ...]
-    cells: Callable[[ConversionRow | AdjustmentRow], dict[str, str]]  # by column name
+    cells: dict[str, Callable]  # column name -> the row's cell
     optional_columns: tuple[str, ...] = ()  # written when a file needs them
 
     def columns(self, optional: bool) -> tuple[str, ...]:
@@ -174,8 +181,8 @@ class FileKind:
     def write(self, stream: TextIO, rows: Iterable, optional: bool = False) -> None:
         """Write the whole file to a text stream, row by row."""
         columns = self.columns(optional)
-        lines = ([cells[column] for column in columns] for cells in map(self.cells, rows))
-        write_csv(stream, columns, lines)
+        cells = [self.cells[column] for column in columns]
+        write_csv(stream, columns, ([cell(row) for cell in cells] for row in rows))
 
     def render(self, rows: Iterable, optional: bool = False) -> str:
         """Return the whole file as text."""
@@ -186,16 +193,16 @@ class FileKind:
 
 FILE_KINDS = {kind.name: kind for kind in (
     FileKind("microsoft-conversions", "microsoft", "conversion", "Microsoft conversions",
-             MICROSOFT_CONVERSIONS, _microsoft_conversion, MICROSOFT_HASHED),
+             MICROSOFT_CONVERSIONS, CONVERSION_CELLS, MICROSOFT_HASHED),
     FileKind("microsoft-adjustments", "microsoft", "adjustment", "Microsoft adjustments",
-             MICROSOFT_ADJUSTMENTS, partial(_adjustment, platform="microsoft")),
+             MICROSOFT_ADJUSTMENTS, adjustment_cells("microsoft")),
     FileKind("google-clicks", "google", "conversion", "Google click conversions",
-             GOOGLE_CLICKS, _google_conversion, GOOGLE_BRAIDS),
+             GOOGLE_CLICKS, CONVERSION_CELLS, GOOGLE_BRAIDS),
     FileKind("google-enhanced", "google", "conversion",
-             "Google enhanced conversions for leads", GOOGLE_ENHANCED, _google_conversion),
+             "Google enhanced conversions for leads", GOOGLE_ENHANCED, CONVERSION_CELLS),
     FileKind("google-adjustments", "google", "adjustment", "Google adjustments",
-             GOOGLE_ADJUSTMENTS, partial(_adjustment, platform="google")),
+             GOOGLE_ADJUSTMENTS, adjustment_cells("google")),
     FileKind("google-order-adjustments", "google", "adjustment",
              "Google adjustments by Order ID", GOOGLE_ORDER_ADJUSTMENTS,
-             partial(_adjustment, platform="google")),
+             adjustment_cells("google")),
 )}  # fmt: skip

@@ -9,7 +9,7 @@ its own list of currency codes. Everything else asks this registry.
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from capture.params import CLICK_ID_PARAMS
@@ -39,7 +39,7 @@ class Platform:
     # The youngest and oldest conversion the platform lets adjust, when it limits them.
     adjustable_ages: tuple[timedelta, timedelta] | None = None
 
-    @property
+    @cached_property
     def click_params(self) -> tuple[str, ...]:
         """Return the platform's click-ID parameters, the preferred key first."""
         return tuple(p.name for p in CLICK_ID_PARAMS if p.platform == self.name)
@@ -51,7 +51,11 @@ class Platform:
 
     def currency_code(self, iso_code: str | None) -> str | None:
         """Return the platform's code for an ISO 4217 currency, or None if it takes none."""
-        return currency_codes(self.name).get(iso_code) if iso_code else None
+        return self.currency_codes.get(iso_code) if iso_code else None
+
+    @cached_property
+    def currency_codes(self) -> Mapping[str, str]:
+        return currency_codes(self.name)
 
     def feed_file(self, goal) -> str:
         """Return the conversions file a goal's feed serves on the platform."""

@@ -16,6 +16,12 @@ from leads.conversion_rules import to_second
 
 PLATFORM_WINDOW = timedelta(days=90)  # a click older than this is never taken
 NIGHTLY = timedelta(days=1)  # how long a conversion may wait for the next run
+# What a held conversion waits for.
+WAITS = {
+    "click": "the click is too recent for {platform}",
+    "goal": "the goal is too recent for {platform}",
+    "future": "the conversion time is in the future",
+}
 # Why a row is excluded, by code: what the Exports page counts under each code.
 EXCLUSIONS = {
     "spam": "lead marked spam",
@@ -80,9 +86,12 @@ class ConversionFacts:
     def key_param(self, platform: Platform) -> str | None:
         return key_param(platform, self.click_ids)
 
-    def click_time(self, platform: Platform) -> datetime:
-        """Return the recorded time of the keying click, else the lead's arrival."""
-        param = self.key_param(platform)
+    def click_time(self, platform: Platform, param: str | None = None) -> datetime:
+        """Return the recorded time of the keying click, else the lead's arrival.
+
+        `param` saves looking the key up again when the caller has it.
+        """
+        param = param or self.key_param(platform)
         return (param and self.click_ids[param].first_seen) or self.lead_created_at
 
     def hashes(self, platform: Platform) -> bool:
@@ -101,16 +110,20 @@ def sendable_hashes(platform: Platform, lead) -> bool:
     return bool(contact) and lead.ad_user_data != "denied"
 
 
-def upload_deadline(platform: Platform, facts: ConversionFacts) -> datetime:
-    """Return when the click becomes too old for the platform to take the conversion."""
-    return facts.click_time(platform) + PLATFORM_WINDOW
+def upload_deadline(click_time: datetime) -> datetime:
+    """Return when a click becomes too old for a platform to take its conversion."""
+    return click_time + PLATFORM_WINDOW
 
 
 def conversion_file(platform: Platform, facts: ConversionFacts, option: bool) -> str:
-    """Return the file a conversion goes to: hashed when the goal and lead allow it."""
-    if option and facts.hashes(platform):
-        return platform.hashed_file
-    return platform.click_file if facts.key_param(platform) or not option else platform.hashed_file
+    """Return the file a conversion goes to on the platform."""
+    return _file(platform, option, facts.key_param(platform), facts.hashes(platform))
+
+
+def _file(platform: Platform, option: bool, param: str | None, hashes: bool) -> str:
+    # The hashed file when the goal uses it and the lead's hashes may be sent (or when the
+    # lead has no click ID either), else the click file.
+    return platform.hashed_file if option and (hashes or not param) else platform.click_file
 
 
 def conversion_fate(platform: Platform, facts: ConversionFacts, option: bool, now: datetime,
@@ -119,8 +132,9 @@ def conversion_fate(platform: Platform, facts: ConversionFacts, option: bool, no
 
     `option` is the goal's hashed (Microsoft) or enhanced-for-leads (Google) setting.
     """
-    kind = conversion_file(platform, facts, option)
-    if not facts.key_param(platform) and not (option and facts.hashes(platform)):
+    param, hashes = facts.key_param(platform), facts.hashes(platform)
+    kind = _file(platform, option, param, hashes)
+    if not param and not (option and hashes):
         return kind, _no_key(platform, facts, option)
     if facts.lead_status == "spam":
         return kind, excluded("spam", "the lead is marked spam")
@@ -132,7 +146,7 @@ def conversion_fate(platform: Platform, facts: ConversionFacts, option: bool, no
         )
     if facts.currency and platform.currency_code(facts.currency) is None:
         return kind, excluded("currency", f"{platform.title} does not take {facts.currency}")
-    return kind, _timing(platform, facts, now)
+    return kind, _timing(platform, facts, facts.click_time(platform, param), now)
 
 
 def _no_key(platform: Platform, facts: ConversionFacts, option: bool) -> Fate:
@@ -148,27 +162,27 @@ def _no_key(platform: Platform, facts: ConversionFacts, option: bool) -> Fate:
     return excluded("no_key", reason)
 
 
-def _timing(platform: Platform, facts: ConversionFacts, now: datetime) -> Fate:
-    click_time = facts.click_time(platform)
-    if to_second(facts.converted_at) < to_second(click_time):
+def _timing(platform: Platform, facts: ConversionFacts, click_time: datetime,
+            now: datetime) -> Fate:  # fmt: skip
+    # At the files' precision: a conversion is before the click when it is before the
+    # second the click happened in (the same as comparing the two whole seconds).
+    if facts.converted_at < to_second(click_time):
         return excluded("before_click", "the conversion time is before the click")
     if facts.converted_at > click_time + timedelta(days=facts.window_days):
         return excluded("window", f"the conversion is more than {facts.window_days} days "
                                   "after the click, the goal's window")  # fmt: skip
-    deadline = click_time + PLATFORM_WINDOW
-    waits = {
-        f"the click is too recent for {platform.title}": click_time + platform.min_click_age,
-        f"the goal is too recent for {platform.title}": facts.goal_created_at
-        + platform.min_goal_age,
-        "the conversion time is in the future": facts.converted_at,
-    }
-    reason, ready = max(waits.items(), key=lambda item: item[1])
+    deadline = upload_deadline(click_time)
+    ready, waiting_for = max((click_time + platform.min_click_age, "click"),
+                             (facts.goal_created_at + platform.min_goal_age, "goal"),
+                             (facts.converted_at, "future"))  # fmt: skip
     if ready >= deadline or now >= deadline:
         return excluded("expired", "the click is 90 days old before "
                                    f"{platform.title} would take the conversion")  # fmt: skip
     if facts.lead_status == "quarantined":
         return held("the lead is quarantined: release it to export it")
-    return held(reason, ready) if now < ready else OUT
+    if now < ready:
+        return held(WAITS[waiting_for].format(platform=platform.title), ready)
+    return OUT
 
 
 def entry_warning(platform: Platform, facts: ConversionFacts, option: bool, now: datetime,
@@ -177,7 +191,7 @@ def entry_warning(platform: Platform, facts: ConversionFacts, option: bool, now:
     _, fate = conversion_fate(platform, facts, option, now, duplicate_of)
     if fate.state == "excluded":
         return f"{platform.title} will not take it: {fate.reason}."
-    deadline = upload_deadline(platform, facts)
+    deadline = upload_deadline(facts.click_time(platform))
     if max(now, fate.until or now) + NIGHTLY > deadline:
         return (
             f"{platform.title} takes it only from an export run before "

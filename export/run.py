@@ -34,7 +34,7 @@ from export.models import (
     ExportRun,
 )
 from export.platforms import PLATFORMS, Platform
-from export.rules import EXCLUSIONS
+from export.rules import EXCLUSIONS, key_param
 from leads.models import Goal
 
 __all__ = ["ExportBusy", "ExportFailed", "run_export"]
@@ -138,30 +138,31 @@ def assign(run: ExportRun | None, goal: Goal, platform: Platform, now: datetime,
 def _ledger(assigner: Assigner | None, report: Report, decided, exported, excluded) -> None:
     """Count a batch's fates and, in a real run, record them in one transaction."""
     key = "conversion_id" if exported is ExportedConversion else "adjustment_id"
+    platform = assigner.platform.name if assigner else ""
+    run_id = assigner.run.id if assigner else None
     rows: dict = {exported: [], excluded: []}
     for record, kind, fate in decided:
         if fate.state == "held":
             report.skip(kind, f"held: {fate.reason}")
         elif fate.state == "excluded":
             report.skip(kind, f"excluded: {EXCLUSIONS[fate.code]}")
-            rows[excluded].append({key: record.id, "code": fate.code,
-                                   "reason": fate.reason[:255]})  # fmt: skip
+            rows[excluded].append({"platform": platform, key: record.id, "run_id": run_id,
+                                   "code": fate.code, "reason": fate.reason[:255]})  # fmt: skip
         else:
             report.rows[kind] += 1
             if assigner is not None:
                 file = assigner.file(kind)
-                if kind == "google-clicks" and record.click_ids.get("gclid") is None:
+                if (
+                    kind == "google-clicks"
+                    and key_param(assigner.platform, record.click_ids) != "gclid"
+                ):
                     file.optional_columns = True  # the GBRAID and WBRAID columns
-                rows[exported].append({key: record.id, "file_id": file.id})
+                rows[exported].append({"platform": platform, key: record.id, "file_id": file.id})
     if assigner is None:
         return
-    platform, run_id = assigner.platform.name, assigner.run.id
     for model, ledger in rows.items():
-        extra = {"run_id": run_id} if model is excluded else {}
         if ledger:
-            db.session.execute(
-                insert(model.__table__), [{**row, "platform": platform, **extra} for row in ledger]
-            )
+            db.session.execute(insert(model.__table__), ledger)
     lock.renew(LEASE)
     db.session.commit()
 

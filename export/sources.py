@@ -111,22 +111,29 @@ def _pages(query, key) -> Iterator[list[int]]:
         yield page
 
 
-def _undecided(ledger_keys, platform: str, ids: list[int]) -> list[int]:
-    """Return the IDs that neither ledger (exported, excluded) holds for the platform."""
-    done = set()
-    for key in ledger_keys:
-        done.update(db.session.scalars(
-            select(key).where(key.class_.platform == platform, key.in_(ids))
-        ))  # fmt: skip
+def _undecided(exported_key, platform: str, ids: list[int]) -> list[int]:
+    """Return the IDs the exported ledger does not hold for the platform."""
+    done = set(db.session.scalars(
+        select(exported_key).where(exported_key.class_.platform == platform,
+                                   exported_key.in_(ids))
+    ))  # fmt: skip
     return [i for i in ids if i not in done]
+
+
+def _not_excluded(excluded_key, subject_id, platform: str):
+    """Return a condition: the excluded ledger does not hold the row (a primary-key probe)."""
+    ledger = excluded_key.class_
+    return ~exists().where(ledger.platform == platform, excluded_key == subject_id)
 
 
 def undecided_conversions(goal_id: int, platform: str) -> Iterator[list[ConversionRecord]]:
     """Yield the goal's conversions neither in a file nor excluded for the platform."""
-    ledgers = (ExportedConversion.conversion_id, ExcludedConversion.conversion_id)
-    goal_conversions = select(Conversion.id).where(Conversion.goal_id == goal_id)
+    goal_conversions = select(Conversion.id).where(
+        Conversion.goal_id == goal_id,
+        _not_excluded(ExcludedConversion.conversion_id, Conversion.id, platform),
+    )
     for page in _pages(goal_conversions, Conversion.id):
-        if todo := _undecided(ledgers, platform, page):
+        if todo := _undecided(ExportedConversion.conversion_id, platform, page):
             yield conversions_by_id(todo)
 
 
@@ -195,14 +202,14 @@ def adjustments_by_id(ids: Sequence[int], platform: Platform) -> list[Adjustment
 
 def undecided_adjustments(goal_id: int, platform: Platform) -> Iterator[list[AdjustmentRecord]]:
     """Yield the goal's adjustments neither in a file nor excluded for the platform."""
-    ledgers = (ExportedAdjustment.adjustment_id, ExcludedAdjustment.adjustment_id)
     goal_adjustments = (
         select(Adjustment.id)
         .join(Conversion, Conversion.id == Adjustment.conversion_id)
-        .where(Conversion.goal_id == goal_id)
-    )
+        .where(Conversion.goal_id == goal_id,
+               _not_excluded(ExcludedAdjustment.adjustment_id, Adjustment.id, platform.name))
+    )  # fmt: skip
     for page in _pages(goal_adjustments, Adjustment.id):
-        if todo := _undecided(ledgers, platform.name, page):
+        if todo := _undecided(ExportedAdjustment.adjustment_id, platform.name, page):
             yield adjustments_by_id(todo, platform)
 
 
