@@ -26,7 +26,7 @@ from export.records import AdjustmentRecord, ConversionRecord
 from export.rules import Fate, adjustment_fate, conversion_fate, entry_warning
 from leads.models import Adjustment, Conversion, Goal, Lead
 
-Decided = tuple  # (record, file kind, Fate)
+Decided = tuple[ConversionRecord | AdjustmentRecord, str, Fate]  # a row, its file kind, fate
 
 
 def decide_conversions(goal: Goal, platform: Platform, batch: list[ConversionRecord],

@@ -236,3 +236,21 @@ def test_the_goal_form_refuses_a_default_currency_a_platform_does_not_take(app, 
     assert "Microsoft does not take MZN" in refused.get_data(as_text=True)
     google_only = staff.post("/staff/goals/new", {**goal, "microsoft_goal_name": ""})
     assert google_only.status_code == 302
+
+
+def test_bulk_conversion_names_each_lead_a_platform_will_not_take(app, staff, seed):
+    goal = seed.goal("Closed won", created_at=datetime.now(UTC) - timedelta(days=3))
+    both = (("msclkid", "microsoft", MSCLKID), ("gclid", "google", GCLID))
+    keyed = seed.lead(name="Ada", created_at=datetime.now(UTC) - timedelta(days=1), click_ids=both)
+    keyless = seed.lead(name="Bob", created_at=datetime.now(UTC) - timedelta(days=1))
+    staff.as_role("sales")
+    form = {"lead_id": [keyed, keyless], "goal_id": goal,
+            "converted_at": f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%S}"}  # fmt: skip
+    asked = staff.post("/staff/leads/bulk-convert", form).get_data(as_text=True)
+    assert "Bob: Microsoft will not take it: no valid Microsoft click ID." in asked
+    assert "Bob: Google will not take it" in asked and "Ada:" not in asked
+    with app.app_context():
+        assert db.session.scalars(select(Conversion)).all() == []
+    assert staff.post("/staff/leads/bulk-convert", {**form, "confirmed": "1"}).status_code == 302
+    with app.app_context():
+        assert sorted(db.session.scalars(select(Conversion.lead_id))) == [keyed, keyless]
