@@ -150,12 +150,11 @@ def adjustment_cells(platform: str) -> dict[str, Callable[[AdjustmentRow], str]]
     def currency(row: AdjustmentRow) -> str:
         return (row.currency or "") if row.kind == "restate" else ""
 
+    # An adjustment names its conversion as the conversion's own row does.
+    keys = ("Microsoft Click ID", "Google Click ID", "Order ID", "Conversion Name",
+            "Conversion Time")  # fmt: skip
     return {
-        "Microsoft Click ID": lambda row: row.msclkid or "",
-        "Google Click ID": lambda row: row.gclid or "",
-        "Order ID": lambda row: row.order_id or "",
-        "Conversion Name": lambda row: spreadsheet_safe(row.conversion_name),
-        "Conversion Time": lambda row: format_time(row.converted_at),
+        **{column: CONVERSION_CELLS[column] for column in keys},
         "Adjustment Time": lambda row: format_time(row.adjusted_at),
         "Adjustment Type": lambda row: ADJUSTMENT_WORDS[platform][row.kind],
         "Adjustment Value": value, "Adjustment Currency": currency,
