@@ -28,14 +28,14 @@ class Platform:
     title: str
     goal_name: Callable  # goal -> the conversion's name on the platform, or None
     option: Callable  # goal -> whether the goal uses the platform's hashed-data option
-    option_label: str
     email_hash: Callable  # lead or record -> its email SHA-256 under the platform's rule
     min_click_age: timedelta
     min_goal_age: timedelta
     click_file: str  # where a conversion keyed by a click ID goes
     hashed_file: str  # where a conversion keyed by hashed email or phone goes
     adjustment_file: str  # adjustments keyed by click ID and conversion time
-    order_adjustment_file: str | None = None  # adjustments keyed by Order ID
+    # Where the hashed file carries Order IDs: the adjustments keyed by them.
+    order_adjustment_file: str | None = None
     # The youngest and oldest conversion the platform lets adjust, when it limits them.
     adjustable_ages: tuple[timedelta, timedelta] | None = None
 
@@ -67,7 +67,6 @@ MICROSOFT = Platform(
     title="Microsoft",
     goal_name=lambda goal: goal.microsoft_goal_name,
     option=lambda goal: goal.microsoft_hashed,
-    option_label="hashed email and phone columns",
     email_hash=lambda lead: lead.email_sha256_microsoft,
     min_click_age=timedelta(hours=1),
     min_goal_age=timedelta(hours=2),
@@ -80,7 +79,6 @@ GOOGLE = Platform(
     title="Google",
     goal_name=lambda goal: goal.google_action_name,
     option=lambda goal: goal.google_enhanced,
-    option_label="enhanced conversions for leads",
     email_hash=lambda lead: lead.email_sha256_google,
     min_click_age=timedelta(hours=6),
     min_goal_age=timedelta(hours=6),

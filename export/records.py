@@ -50,15 +50,14 @@ class ConversionRecord:
         param = key_param(platform, self.click_ids)
         if kind == platform.hashed_file and sendable_hashes(platform, self):
             extra = {"email_sha256": platform.email_hash(self), "phone_sha256": self.phone_sha256}
-        if kind == platform.hashed_file and platform.hashed_file != platform.click_file:
+        if kind == platform.hashed_file and platform.order_adjustment_file:
             # Google's enhanced file: the GCLID helps matching; the Order ID keys adjustments.
             param = param if param == platform.adjustment_key else None
             extra["order_id"] = self.order_id
         if param:
             keys = {param: self.click_ids[param].value}
         return ConversionRow(
-            conversion_name, self.converted_at, self.value,
-            platform.currency_code(self.currency) or self.currency,
+            conversion_name, self.converted_at, self.value, platform.currency_code(self.currency),
             ad_user_data=self.ad_user_data, ad_personalization=self.ad_personalization,
             **keys, **extra,
         )  # fmt: skip
@@ -97,6 +96,5 @@ class AdjustmentRecord:
             key = {"order_id": order_id(self.conversion_id, self.lead_public_id)}
         else:
             key = {platform.adjustment_key: self.click_id} if self.click_id else {}
-        currency = platform.currency_code(self.currency) or self.currency
         return AdjustmentRow(conversion_name, self.converted_at, self.kind, self.adjusted_at,
-                             self.value, currency, **key)  # fmt: skip
+                             self.value, platform.currency_code(self.currency), **key)  # fmt: skip
