@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from export.facts import AdjustmentFacts, ClickId, ConversionFacts, key_param, sendable_hashes
 from export.formats import AdjustmentRow, ConversionRow, order_id
 from export.platforms import Platform
-from export.rules import AdjustmentFacts, ClickId, ConversionFacts, key_param, sendable_hashes
 
 
 @dataclass

@@ -7,10 +7,10 @@ or excluded with a reason (no file will ever take it). The nightly run, the feed
 reference/export-formats.md §1.6, §3.3, §5, §6.
 """
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from export.facts import AdjustmentFacts, ConversionFacts
 from export.platforms import Platform
 from leads.conversion_rules import to_second
 
@@ -59,65 +59,9 @@ def excluded(code: str, reason: str) -> Fate:
     return Fate("excluded", reason, code=code)
 
 
-@dataclass(frozen=True)
-class ClickId:
-    value: str
-    valid: bool
-    first_seen: datetime | None  # when the capture script reported it, if it did
-
-
-@dataclass(frozen=True)
-class ConversionFacts:
-    """What the rules need to know about one conversion, stored or proposed."""
-
-    converted_at: datetime
-    lead_created_at: datetime
-    goal_created_at: datetime
-    window_days: int
-    click_ids: Mapping[str, ClickId] = field(default_factory=dict)
-    email_sha256_google: str | None = None
-    email_sha256_microsoft: str | None = None
-    phone_sha256: str | None = None
-    ad_user_data: str | None = None
-    currency: str | None = None
-    lead_status: str = "new"
-    retracted: bool = False
-
-    def key_param(self, platform: Platform) -> str | None:
-        return key_param(platform, self.click_ids)
-
-    def click_time(self, platform: Platform, param: str | None = None) -> datetime:
-        """Return the recorded time of the keying click, else the lead's arrival.
-
-        `param` saves looking the key up again when the caller has it.
-        """
-        param = param or self.key_param(platform)
-        return (param and self.click_ids[param].first_seen) or self.lead_created_at
-
-    def hashes(self, platform: Platform) -> bool:
-        return sendable_hashes(platform, self)
-
-
-def key_param(platform: Platform, click_ids: Mapping[str, ClickId]) -> str | None:
-    """Return the parameter whose valid click ID keys a conversion on the platform."""
-    return next((p for p in platform.click_params
-                 if p in click_ids and click_ids[p].valid), None)  # fmt: skip
-
-
-def sendable_hashes(platform: Platform, lead) -> bool:
-    """Tell whether a lead (or a record of one) has hashed contact data it lets us send."""
-    contact = platform.email_hash(lead) or lead.phone_sha256
-    return bool(contact) and lead.ad_user_data != "denied"
-
-
 def upload_deadline(click_time: datetime) -> datetime:
     """Return when a click becomes too old for a platform to take its conversion."""
     return click_time + PLATFORM_WINDOW
-
-
-def conversion_file(platform: Platform, facts: ConversionFacts, option: bool) -> str:
-    """Return the file a conversion goes to on the platform."""
-    return _file(platform, option, facts.key_param(platform), facts.hashes(platform))
 
 
 def _file(platform: Platform, option: bool, param: str | None, hashes: bool) -> str:
@@ -198,22 +142,6 @@ def entry_warning(platform: Platform, facts: ConversionFacts, option: bool, now:
             f"{deadline:%Y-%m-%d %H:%M} UTC, when the click turns 90 days old."
         )
     return None
-
-
-@dataclass(frozen=True)
-class AdjustmentFacts:
-    """What the rules need to know about one restatement or retraction."""
-
-    kind: str  # "restate" or "retract"
-    converted_at: datetime
-    adjusted_at: datetime
-    currency: str | None = None
-    click_id: str | None = None  # the platform's adjustment key on the conversion's lead
-    conversion_file: str | None = None  # the file kind the conversion went out in
-    conversion_exported_at: datetime | None = None  # start of the run that took it
-    conversion_exported_now: bool = False  # by the run deciding
-    conversion_excluded: str | None = None  # why the conversion will never go out
-    conversion_retracted: bool = False
 
 
 def adjustment_file(platform: Platform, facts: AdjustmentFacts) -> str:

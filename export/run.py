@@ -18,6 +18,7 @@ from sqlalchemy import insert, select, update
 
 from database import db
 from export import fates, lock, sources
+from export.facts import key_param
 from export.files import (
     ExportFailed,
     check_writable,
@@ -34,7 +35,7 @@ from export.models import (
     ExportRun,
 )
 from export.platforms import PLATFORMS, Platform
-from export.rules import EXCLUSIONS, key_param
+from export.rules import EXCLUSIONS
 from leads.models import Goal
 
 __all__ = ["ExportBusy", "ExportFailed", "run_export"]

@@ -4,11 +4,12 @@ by ID, so memory stays flat at any volume."""
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import ColumnElement, exists, func, select
 from sqlalchemy.orm import aliased
 
 from capture.models import Click
 from database import db
+from export.facts import ClickId, key_param
 from export.models import (
     ExcludedAdjustment,
     ExcludedConversion,
@@ -19,7 +20,6 @@ from export.models import (
 )
 from export.platforms import Platform
 from export.records import AdjustmentRecord, ConversionRecord
-from export.rules import ClickId, key_param
 from leads.models import Adjustment, Conversion, Lead, LeadClickId
 
 BATCH_SIZE = 2000
@@ -36,15 +36,22 @@ def _conversion_query():
     )  # fmt: skip
 
 
+def _among(column, ids) -> ColumnElement[bool]:
+    """Return a condition selecting at least the IDs: their range when they fill most of it
+    (cheaper to send than thousands of parameters; the caller drops the others), else a list.
+    """
+    low, high = min(ids), max(ids)
+    return column.between(low, high) if high - low < 4 * len(ids) else column.in_(ids)
+
+
 def _complete(rows: Sequence) -> list[ConversionRecord]:
     """Build records, with the latest restatement, retractions and click IDs of the batch."""
     records = {row[0]: ConversionRecord(*row) for row in rows}
     if not records:
         return []
-    # A range, not a list of 2,000 IDs: adjustments are few, and a range is cheap to send.
     adjustments = db.session.execute(
         select(Adjustment.conversion_id, Adjustment.kind, Adjustment.value, Adjustment.currency)
-        .where(Adjustment.conversion_id.between(min(records), max(records)))
+        .where(_among(Adjustment.conversion_id, records))
         .order_by(Adjustment.adjusted_at, Adjustment.id)
     )
     for conversion_id, kind, value, currency in adjustments:

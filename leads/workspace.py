@@ -48,6 +48,10 @@ def _local_now() -> str:
     return _now().astimezone(ZoneInfo(g.staff.timezone)).strftime("%Y-%m-%dT%H:%M:%S")
 
 
+def _label(lead: Lead) -> str:
+    return lead.name or lead.email or lead.phone or f"#{lead.id}"
+
+
 def _confirmed() -> bool:
     return request.form.get("confirmed") == "1"
 
@@ -147,14 +151,12 @@ def bulk_convert():
         for lead in found:
             problem = conversion_problem(lead, goal, values, now)
             if problem:
-                label = lead.name or lead.email or lead.phone or f"#{lead.id}"
-                problems.append(f"{label}: {problem}")
+                problems.append(f"{_label(lead)}: {problem}")
         if not problems:
             warnings = []
             for lead in found:
                 conversion = mark_converted(lead, goal, values, now, g.staff.id)
-                label = lead.name or lead.email or lead.phone or f"#{lead.id}"
-                warnings += [f"{label}: {w}" for w in conversion_warnings(conversion, now)]
+                warnings += [f"{_label(lead)}: {w}" for w in conversion_warnings(conversion, now)]
             if warnings and not _confirmed():
                 db.session.rollback()
                 return _confirm_page(warnings, url_for("workspace.leads"))

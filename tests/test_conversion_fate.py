@@ -9,9 +9,10 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from database import db
+from export.facts import ClickId, ConversionFacts
 from export.models import ExcludedConversion, ExportRun
 from export.platforms import PLATFORMS
-from export.rules import ClickId, ConversionFacts, conversion_fate, entry_warning
+from export.rules import conversion_fate, entry_warning
 from export.run import run_export
 from leads.conversion_rules import RuleError, check_conversion_time
 from leads.models import Adjustment, Conversion

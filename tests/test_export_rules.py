@@ -5,15 +5,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from export.facts import AdjustmentFacts, ClickId, ConversionFacts
 from export.platforms import GOOGLE, MICROSOFT, PLATFORMS
-from export.rules import (
-    AdjustmentFacts,
-    ClickId,
-    ConversionFacts,
-    adjustment_fate,
-    conversion_fate,
-    entry_warning,
-)
+from export.rules import adjustment_fate, conversion_fate, entry_warning
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 CLICK = NOW - timedelta(days=10)
