@@ -2,11 +2,11 @@
 
 Exactly once comes from the order of the work. Rows are first assigned to a file in the
 ledger (a conversion or adjustment can be in one file per platform: the primary key says
-so), batch by batch, each batch committed; in the same transactions, rows excluded for good
-are recorded once in the exclusion ledger, so no later run decides or counts them again.
-Then each file is written from its ledger rows
-to a temporary name and renamed into place. A run killed between the two leaves files
-`pending`; the next run writes them before anything else, byte for byte the same.
+so), batch by batch, each batch committed; in the same transactions, rows excluded for
+good are recorded once in the exclusion ledger, so no later run decides or counts them
+again. Then each file is written from its ledger rows to a temporary name and renamed into
+place. A run killed between the two leaves files `pending`; the next run writes them
+before anything else, byte for byte the same.
 """
 
 import re
