@@ -4,10 +4,6 @@ import os
 
 from flask import Flask
 from flask_cors import CORS
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
-from flask_migrate import Migrate
-from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -15,10 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 import errors
 import settings
 from database import db, render_migration_item
-
-migrate = Migrate()
-limiter = Limiter(get_remote_address)
-csrf = CSRFProtect()
+from extensions import csrf, limiter, migrate
 
 # The routes other origins may call from a browser.
 CROSS_ORIGIN_ROUTES = (r"/capture/clicks", r"/leads")
@@ -81,16 +74,16 @@ def register_blueprints(app: Flask) -> None:
     from capture import views as capture_views
     from export import cli as export_cli
     from export import feeds, pages
-    from leads import goal_pages, workspace
     from leads import views as lead_views
     from staff import access, audit, auth, users
     from staff import cli as staff_cli
+    from workspace import goals, leads
 
     for public in (capture_views.bp, lead_views.bp, feeds.bp, openapi.bp):
         app.register_blueprint(public)
         csrf.exempt(public)
     for blueprint in (rejections.bp, auth.bp, users.bp, audit.bp, staff_cli.bp,
-                      workspace.bp, goal_pages.bp, export_cli.bp, pages.bp):  # fmt: skip
+                      leads.bp, goals.bp, export_cli.bp, pages.bp):  # fmt: skip
         app.register_blueprint(blueprint)
     app.before_request(access.load_signed_in_staff)
     app.after_request(rejections.count_refused_posts)

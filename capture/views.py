@@ -6,7 +6,6 @@ from functools import lru_cache
 from flask import Blueprint, Response, current_app, request
 from werkzeug.exceptions import Forbidden
 
-from app import limiter
 from capture.models import insert_new_clicks
 from capture.origins import request_origin_allowed
 from capture.params import PARAMS_BY_KEY, find_param
@@ -14,6 +13,7 @@ from capture.payload import read_pairs
 from capture.schemas import ClickReportSchema
 from capture.script import SOURCE, BuiltScript, build_script
 from database import db
+from extensions import limiter
 
 bp = Blueprint("capture", __name__)
 

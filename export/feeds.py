@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from flask import Blueprint, Response, abort, current_app, request
 from sqlalchemy import select
 
-from app import limiter
 from capture.payload import storable_text
 from database import db
 from export import sources
@@ -25,6 +24,7 @@ from export.formats import FILE_KINDS
 from export.models import Feed, FeedFetch
 from export.platforms import PLATFORMS
 from export.run import MAX_ROWS_PER_FILE, goal_slug
+from extensions import limiter
 from leads.models import Goal
 
 bp = Blueprint("feeds", __name__)

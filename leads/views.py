@@ -8,11 +8,11 @@ from flask_limiter.util import get_remote_address
 from limits import parse as parse_limit
 from werkzeug.exceptions import Forbidden
 
-from app import limiter
 from capture.origins import request_origin_allowed
 from capture.payload import read_pairs, storable_text
 from capture.rejections import count_rejection
 from errors import wants_json
+from extensions import limiter
 from leads.intake import click_id_rows, lead_values, store_lead
 from leads.redirects import safe_next_url
 from leads.schemas import LeadSchema

@@ -16,8 +16,8 @@ from flask import (
 )
 from flask_limiter.util import get_remote_address
 
-from app import limiter
 from database import db
+from extensions import limiter
 from staff.access import login_required
 from staff.access import sign_in as start_session
 from staff.audit import record

@@ -84,7 +84,7 @@ def test_the_form_default_in_the_minute_the_lead_arrived_reaches_the_next_file(
     # The page is opened 0.4 s after the lead arrived, in the same second.
     opened = datetime.now(UTC).replace(microsecond=500_000) - timedelta(days=1)
     arrived = opened - timedelta(microseconds=400_000)
-    monkeypatch.setattr("leads.workspace._now", lambda: opened)
+    monkeypatch.setattr("workspace.leads._now", lambda: opened)
     goal = seed.goal("Closed won", created_at=opened - timedelta(days=30))
     lead = seed.lead(created_at=arrived, click_ids=(("msclkid", "microsoft", MSCLKID),
                                                     ("gclid", "google", GCLID)))  # fmt: skip

@@ -83,7 +83,7 @@ def _name_taken(name: str, goal_id: int | None) -> bool:
 
 def _form_page(goal: Goal | None, form, errors: dict, status: int = 200):
     return render_template(
-        "leads/goal_form.html", goal=goal, form=form, errors=errors, currencies=currencies()
+        "workspace/goal_form.html", goal=goal, form=form, errors=errors, currencies=currencies()
     ), status
 
 
@@ -92,7 +92,7 @@ def _form_page(goal: Goal | None, form, errors: dict, status: int = 200):
 def index():
     """List the goals."""
     goals = db.session.execute(db.select(Goal).order_by(Goal.name)).scalars().all()
-    return render_template("leads/goals.html", goals=goals)
+    return render_template("workspace/goals.html", goals=goals)
 
 
 @bp.route("/new", methods=["GET", "POST"])

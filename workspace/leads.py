@@ -25,9 +25,9 @@ from leads.conversions import (
     retract,
 )
 from leads.models import STATUSES, Conversion, Goal, Lead, LeadClickId
-from leads.search import PAGE_SIZE, LeadFilters, leads_query, next_cursor
 from staff.access import editors_only, login_required
 from staff.audit import events_for, record
+from workspace.search import PAGE_SIZE, LeadFilters, leads_query, next_cursor
 
 bp = Blueprint("workspace", __name__, url_prefix="/staff/leads", template_folder="templates")
 
@@ -60,7 +60,7 @@ def _confirm_page(warnings: list[str], back: str):
     """Ask to go ahead despite what the export will do; re-posts the same form on yes."""
     fields = [(name, value) for name, values in request.form.lists() for value in values
               if name not in ("csrf_token", "confirmed")]  # fmt: skip
-    return render_template("leads/confirm.html", warnings=warnings, fields=fields,
+    return render_template("workspace/confirm.html", warnings=warnings, fields=fields,
                            action=request.path, back=back), 200  # fmt: skip
 
 
@@ -78,7 +78,7 @@ def leads():
     args = {k: v for k, v in request.args.items() if k != "before"}
     next_url = url_for("workspace.leads", **args, before=next_cursor(rows[-1])) if more else None
     return render_template(
-        "leads/list.html", leads=rows, filters=filters, next_url=next_url, goals=_goals(),
+        "workspace/list.html", leads=rows, filters=filters, next_url=next_url, goals=_goals(),
         currencies=currencies(), now=_local_now(), errors={},
     )  # fmt: skip
 
@@ -96,7 +96,7 @@ def _detail_page(lead: Lead, errors: dict | None = None, form: dict | None = Non
         .options(selectinload(LeadClickId.click))
     ).scalars().all()  # fmt: skip
     return render_template(
-        "leads/detail.html", lead=lead, click_ids=click_ids, goals=_goals(),
+        "workspace/detail.html", lead=lead, click_ids=click_ids, goals=_goals(),
         currencies=currencies(), now=_local_now(), errors=errors or {}, form=form or {},
         events=events_for("lead", lead.id), standings=lead_standings(lead, _now()),
     ), status  # fmt: skip

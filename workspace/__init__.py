@@ -1,0 +1,1 @@
+"""The staff workspace: leads, search, goals and conversions (imports export directly)."""
