@@ -1,48 +1,16 @@
-"""Mark leads converted, restate and retract: state changes with their audit (no commit)."""
+"""Mark leads converted, restate and retract: state changes with their audit (no commit).
+
+Refusals are marshmallow ValidationErrors, keyed by the form field they concern.
+"""
 
 from datetime import datetime
 
+from marshmallow import ValidationError
+
 from database import db
-from leads.conversion_rules import (
-    RuleError,
-    check_conversion_time,
-    local_to_utc,
-    parse_currency,
-    parse_value,
-)
+from leads.conversion_rules import RuleError, check_conversion_time
 from leads.models import Adjustment, Conversion, Goal, Lead
 from staff.audit import record
-
-
-class FieldErrors(Exception):
-    """Messages to show next to the fields of a form."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        super().__init__(errors)
-        self.errors = errors
-
-
-def conversion_values(goal: Goal, form: dict, timezone: str) -> dict:
-    """Read goal-independent conversion fields; blank value and currency take the goal's."""
-    errors, values = {}, {}
-    for field, parse in (("converted_at", lambda t: local_to_utc(t, timezone)),
-                         ("value", parse_value), ("currency", parse_currency)):  # fmt: skip
-        text = (form.get(field) or "").strip()
-        if not text:
-            continue
-        try:
-            values[field] = parse(text)
-        except RuleError as error:
-            errors[field] = [str(error)]
-    if "converted_at" not in values and "converted_at" not in errors:
-        errors["converted_at"] = ["Enter the conversion time."]
-    values.setdefault("value", goal.default_value)
-    values.setdefault("currency", goal.default_currency)
-    if values["value"] is not None and not values["currency"] and "currency" not in errors:
-        errors["currency"] = ["Choose the currency of the value."]
-    if errors:
-        raise FieldErrors(errors)
-    return values
 
 
 def conversion_problem(lead: Lead, goal: Goal, values: dict, now: datetime) -> str | None:
@@ -66,7 +34,7 @@ def mark_converted(
     """Add a conversion of the lead to the goal, refusing impossible times and duplicates."""
     problem = conversion_problem(lead, goal, values, now)
     if problem:
-        raise FieldErrors({"converted_at": [problem]})
+        raise ValidationError({"converted_at": [problem]})
     conversion = Conversion(lead=lead, goal=goal, created_at=now, created_by=actor_id, **values)
     db.session.add(conversion)
     db.session.flush()
@@ -74,21 +42,14 @@ def mark_converted(
     return conversion
 
 
-def restate(conversion: Conversion, form: dict, now: datetime, actor_id: int) -> Adjustment:
-    """Record a new total value for a conversion."""
+def restate(conversion: Conversion, values: dict, now: datetime, actor_id: int) -> Adjustment:
+    """Record a new total value (and currency) for a conversion."""
     if conversion.retracted:
-        raise FieldErrors({"value": ["A retracted conversion cannot be restated."]})
-    errors, values = {}, {}
-    for field, parse in (("value", parse_value), ("currency", parse_currency)):
-        try:
-            values[field] = parse(form.get(field) or "")
-        except RuleError as error:
-            errors[field] = [str(error)]
-    if errors:
-        raise FieldErrors(errors)
+        raise ValidationError({"value": ["A retracted conversion cannot be restated."]})
     old = {"value": _text(conversion.current_value), "currency": conversion.currency}
     adjustment = Adjustment(conversion=conversion, kind="restate", adjusted_at=now,
-                            created_by=actor_id, **values)  # fmt: skip
+                            created_by=actor_id, value=values["value"],
+                            currency=values["currency"])  # fmt: skip
     db.session.add(adjustment)
     record("conversion.restate", "lead", conversion.lead_id, old,
            {"conversion": conversion.id, "value": _text(values["value"]),
@@ -99,7 +60,7 @@ def restate(conversion: Conversion, form: dict, now: datetime, actor_id: int) ->
 def retract(conversion: Conversion, now: datetime, actor_id: int) -> Adjustment:
     """Record that a conversion did not happen after all."""
     if conversion.retracted:
-        raise FieldErrors({"retract": ["This conversion is retracted already."]})
+        raise ValidationError({"retract": ["This conversion is retracted already."]})
     adjustment = Adjustment(conversion=conversion, kind="retract", adjusted_at=now,
                             created_by=actor_id)  # fmt: skip
     db.session.add(adjustment)

@@ -21,8 +21,9 @@ from extensions import limiter
 from staff.access import login_required
 from staff.access import sign_in as start_session
 from staff.audit import record
+from staff.fields import load_form
 from staff.models import Invitation, StaffUser
-from staff.schemas import TIMEZONES, AccountSchema, NewPasswordSchema, SignInSchema, form_errors
+from staff.schemas import TIMEZONES, AccountSchema, NewPasswordSchema, SignInSchema
 from staff.tokens import INVITATION_MAX_AGE, RESET_MAX_AGE, read_token
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
@@ -42,7 +43,7 @@ def sign_in():
     """Show the sign-in form, and sign staff in."""
     errors = {}
     if request.method == "POST":
-        data, errors = form_errors(SignInSchema(), request.form)
+        data, errors = load_form(SignInSchema(), request.form)
         if not errors:
             user = db.session.execute(
                 db.select(StaffUser).where(StaffUser.email == data["email"].lower())
@@ -86,7 +87,7 @@ def account():
     """Change one's own name, time zone and password."""
     errors = {}
     if request.method == "POST":
-        data, errors = form_errors(AccountSchema(), request.form)
+        data, errors = load_form(AccountSchema(), request.form)
         if not errors:
             old = {"name": g.staff.name, "timezone": g.staff.timezone}
             g.staff.name, g.staff.timezone = data["name"], data["timezone"]
@@ -111,7 +112,7 @@ def accept_invitation(token: str):
         return render_template("staff/link_invalid.html"), 410
     errors = {}
     if request.method == "POST":
-        data, errors = form_errors(AccountSchema(), request.form)
+        data, errors = load_form(AccountSchema(), request.form)
         taken = db.session.execute(
             db.select(StaffUser.id).where(StaffUser.email == invitation.email)
         ).first()
@@ -146,7 +147,7 @@ def reset_password(token: str):
         return render_template("staff/link_invalid.html"), 410
     errors = {}
     if request.method == "POST":
-        data, errors = form_errors(NewPasswordSchema(), request.form)
+        data, errors = load_form(NewPasswordSchema(), request.form)
         if not errors:
             user.set_password(data["password"])
             g.staff = user

@@ -7,8 +7,9 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from database import db
 from staff.access import roles_required
 from staff.audit import record
+from staff.fields import load_form
 from staff.models import ROLES, Invitation, StaffUser
-from staff.schemas import InvitationSchema, form_errors
+from staff.schemas import InvitationSchema
 from staff.tokens import make_token
 
 bp = Blueprint("staff_users", __name__, url_prefix="/staff/users", template_folder="templates")
@@ -38,7 +39,7 @@ def index():
 @roles_required("admin")
 def invite():
     """Create an invitation and show its link once."""
-    data, errors = form_errors(InvitationSchema(), request.form)
+    data, errors = load_form(InvitationSchema(), request.form)
     email = data.get("email", "").lower()
     if (
         not errors

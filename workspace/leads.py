@@ -5,6 +5,7 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -16,17 +17,12 @@ from export.fates import (
     release_exclusions,
 )
 from leads.conversion_rules import currencies
-from leads.conversions import (
-    FieldErrors,
-    conversion_problem,
-    conversion_values,
-    mark_converted,
-    restate,
-    retract,
-)
+from leads.conversions import conversion_problem, mark_converted, restate, retract
 from leads.models import STATUSES, Conversion, Goal, Lead, LeadClickId
 from staff.access import editors_only, login_required
 from staff.audit import events_for, record
+from staff.fields import load_form
+from workspace.forms import ConversionSchema, RestateSchema
 from workspace.search import PAGE_SIZE, LeadFilters, leads_query, next_cursor
 
 bp = Blueprint("workspace", __name__, url_prefix="/staff/leads", template_folder="templates")
@@ -46,6 +42,19 @@ def _local_now() -> str:
     """Return now in the staff member's zone, to the second: the export's precision, so the
     default time is never before a lead that arrived this minute."""
     return _now().astimezone(ZoneInfo(g.staff.timezone)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def _conversion_values(goal: Goal) -> dict:
+    """Read the conversion form; a blank value and currency take the goal's."""
+    values, errors = load_form(ConversionSchema(timezone=g.staff.timezone), request.form)
+    if errors:
+        raise ValidationError(errors)
+    if values["value"] is None:
+        values["value"] = goal.default_value
+    values["currency"] = values["currency"] or goal.default_currency
+    if values["value"] is not None and not values["currency"]:
+        raise ValidationError({"currency": ["Choose the currency of the value."]})
+    return values
 
 
 def _label(lead: Lead) -> str:
@@ -111,16 +120,16 @@ def convert(lead_id: int):
     if goal is None:
         return _detail_page(lead, {"goal_id": ["Choose a goal."]}, request.form, 422)
     try:
-        values = conversion_values(goal, request.form, g.staff.timezone)
+        values = _conversion_values(goal)
         conversion = mark_converted(lead, goal, values, _now(), g.staff.id)
         warnings = conversion_warnings(conversion, _now())
         if warnings and not _confirmed():
             db.session.rollback()
             return _confirm_page(warnings, url_for("workspace.detail", lead_id=lead.id))
         db.session.commit()
-    except FieldErrors as error:
+    except ValidationError as error:
         db.session.rollback()
-        return _detail_page(lead, error.errors, request.form, 422)
+        return _detail_page(lead, error.messages, request.form, 422)
     except IntegrityError:
         db.session.rollback()
         message = f"This lead is already converted to {goal.name} at that time."
@@ -143,9 +152,9 @@ def bulk_convert():
     if not problems:
         found = db.session.execute(db.select(Lead).where(Lead.id.in_(lead_ids))).scalars().all()
         try:
-            values = conversion_values(goal, request.form, g.staff.timezone)
-        except FieldErrors as error:
-            problems += [m for messages in error.errors.values() for m in messages]
+            values = _conversion_values(goal)
+        except ValidationError as error:
+            problems += [m for messages in error.messages.values() for m in messages]
             found = []
         now = _now()
         for lead in found:
@@ -181,9 +190,9 @@ def _adjust(conversion_id: int, form_name: str, change, done: str):
             db.session.rollback()
             return _confirm_page(warnings, url_for("workspace.detail", lead_id=conversion.lead_id))
         db.session.commit()
-    except FieldErrors as error:
+    except ValidationError as error:
         db.session.rollback()
-        errors = {f"{form_name}-{conversion.id}-{k}": v for k, v in error.errors.items()}
+        errors = {f"{form_name}-{conversion.id}-{k}": v for k, v in error.messages.items()}
         return _detail_page(conversion.lead, errors, request.form, 422)
     flash(done)
     return redirect(url_for("workspace.detail", lead_id=conversion.lead_id))
@@ -193,7 +202,13 @@ def _adjust(conversion_id: int, form_name: str, change, done: str):
 @editors_only
 def restate_conversion(conversion_id: int):
     """Record a new total value for a conversion."""
-    change = partial(restate, form=request.form, now=_now(), actor_id=g.staff.id)
+
+    def change(conversion: Conversion):
+        values, errors = load_form(RestateSchema(), request.form)
+        if errors:
+            raise ValidationError(errors)
+        return restate(conversion, values, _now(), g.staff.id)
+
     return _adjust(conversion_id, "restate", change, "The conversion was restated.")
 
 
