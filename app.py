@@ -7,19 +7,28 @@ from flask_cors import CORS
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 import errors
 import settings
-from database import db, render_migration_item
+from database import MAX_ID, db, render_migration_item
 from extensions import csrf, limiter, migrate
 
 # The routes other origins may call from a browser.
 CROSS_ORIGIN_ROUTES = (r"/capture/clicks", r"/leads")
 
 
+class RowId(IntegerConverter):
+    """An `<int:...>` URL part that a row can have: anything larger is a 404, not a 500."""
+
+    def __init__(self, url_map, **kwargs):
+        super().__init__(url_map, min=1, max=MAX_ID)
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """Create and configure the Closeloop application."""
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
+    app.url_map.converters["int"] = RowId
     settings.configure(app, test_config)
     os.makedirs(app.instance_path, exist_ok=True)
     if app.config["PROXY_COUNT"]:
@@ -86,5 +95,12 @@ def register_blueprints(app: Flask) -> None:
                       leads.bp, goals.bp, export_cli.bp, pages.bp):  # fmt: skip
         app.register_blueprint(blueprint)
     app.before_request(access.load_signed_in_staff)
+    app.after_request(no_sniffing)
     app.after_request(rejections.count_refused_posts)
     app.after_request(access.protect_staff_pages)
+
+
+def no_sniffing(response):
+    """Have browsers trust every answer's declared content type, never guess another."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response

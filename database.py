@@ -45,6 +45,18 @@ class Session(FlaskSession):
 db = SQLAlchemy(model_class=Base, session_options={"class_": Session})
 
 
+# The largest key an INTEGER primary key holds on both databases (PostgreSQL's 32 bits).
+MAX_ID = 2**31 - 1
+
+
+def row_id(text: str) -> int:
+    """Read a key from a form or query string; ValueError when no row can have it."""
+    value = int(text)
+    if not 1 <= value <= MAX_ID:
+        raise ValueError(f"{text} is not a key")
+    return value
+
+
 # INSERT ... ON CONFLICT, which both databases have under the same name.
 UPSERT_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 

@@ -17,7 +17,7 @@ from flask import (
 )
 from sqlalchemy import func, select
 
-from database import db
+from database import db, row_id
 from export.feeds import create_feed
 from export.models import ExportFile, ExportRun, Feed, FeedFetch
 from export.pipeline import excluded_conversions, pipeline
@@ -45,7 +45,7 @@ def index():
 @login_required
 def excluded():
     """List the conversions of a goal that a platform will never take, for one reason."""
-    goal = db.get_or_404(Goal, request.args.get("goal", type=int) or 0)
+    goal = db.get_or_404(Goal, request.args.get("goal", type=row_id) or 0)
     platform = PLATFORMS.get(request.args.get("platform", ""))
     code = request.args.get("code", "")
     if platform is None or code not in EXCLUSIONS:
@@ -109,7 +109,7 @@ def feeds():
 @roles_required("admin")
 def add_feed():
     """Create a feed and show its password once."""
-    goal = db.session.get(Goal, request.form.get("goal_id", type=int) or 0)
+    goal = db.session.get(Goal, request.form.get("goal_id", type=row_id) or 0)
     platform = request.form.get("platform", "")
     if goal is None or platform not in PLATFORMS or not PLATFORMS[platform].goal_name(goal):
         flash("Choose a goal and a platform the goal is set up for.", "error")

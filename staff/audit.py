@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, g, render_template, request
 
-from database import db
+from database import db, row_id
 from staff.access import roles_required
 from staff.models import AuditEvent
 
@@ -45,7 +45,7 @@ def events_for(object_type: str, object_id: int) -> list[AuditEvent]:
 def index():
     """List the audit trail, newest first, a page at a time."""
     query = db.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(PAGE_SIZE + 1)
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=row_id)
     if before:
         query = query.where(AuditEvent.id < before)
     events = db.session.execute(query).scalars().all()

@@ -11,7 +11,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_limiter.util import get_remote_address
@@ -20,6 +19,7 @@ from database import db
 from extensions import limiter
 from staff.access import login_required
 from staff.access import sign_in as start_session
+from staff.access import sign_out as end_session
 from staff.audit import record
 from staff.fields import load_form
 from staff.models import Invitation, StaffUser
@@ -33,12 +33,25 @@ UNKNOWN_USER_HASH = "scrypt:32768:8:1$0000000000000000$" + "0" * 128
 
 
 def _sign_in_email() -> str:
-    return request.form.get("email", "").strip().lower() or get_remote_address()
+    return request.form.get("email", "").strip().lower()
 
 
+def _sign_in_email_here() -> str:
+    return f"{_sign_in_email()} from {get_remote_address()}"
+
+
+def _failed(response) -> bool:
+    return response.status_code != 302
+
+
+# Guessing an account's password is slowed per address and account; a guesser elsewhere
+# can hold the account itself for ten minutes at most, and only by failing 50 times.
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit("10 per minute; 50 per hour", methods=["POST"])
-@limiter.limit("5 per minute; 20 per hour", methods=["POST"], key_func=_sign_in_email)
+@limiter.limit(
+    "5 per minute; 20 per hour", methods=["POST"], key_func=_sign_in_email_here, deduct_when=_failed
+)
+@limiter.limit("50 per 10 minutes", methods=["POST"], key_func=_sign_in_email, deduct_when=_failed)
 def sign_in():
     """Show the sign-in form, and sign staff in."""
     errors = {}
@@ -53,6 +66,7 @@ def sign_in():
             )
             if user and user.active and matches:
                 start_session(user)
+                db.session.commit()
                 return redirect(_safe_next(request.args.get("next")))
             errors = {"password": ["Wrong email or password."]}
     return render_template("staff/sign_in.html", errors=errors), 422 if errors else 200
@@ -69,8 +83,9 @@ def _safe_next(target: str | None) -> str:
 
 @bp.post("/sign-out")
 def sign_out():
-    """End the session."""
-    session.clear()
+    """End the session, here and on the server."""
+    end_session()
+    db.session.commit()
     return redirect(url_for("staff.sign_in"))
 
 
@@ -94,8 +109,8 @@ def account():
             g.staff.set_password(data["password"])
             new = {"name": data["name"], "timezone": data["timezone"], "password": "changed"}
             record("account.update", "staff_user", g.staff.id, old, new)
-            db.session.commit()
             start_session(g.staff)
+            db.session.commit()
             flash("Your account was saved.")
             return redirect(url_for("staff.account"))
     return render_template(
@@ -103,10 +118,12 @@ def account():
     ), 422 if errors else 200
 
 
-@bp.route("/invitations/<token>", methods=["GET", "POST"])
-def accept_invitation(token: str):
+# One-time links carry their token in the query string, which the access log leaves out
+# (gunicorn.conf.py); the forms post back to the same address.
+@bp.route("/invitation", methods=["GET", "POST"])
+def accept_invitation():
     """Let an invited colleague choose a password; the link works once and expires."""
-    payload = read_token("invitation", token, INVITATION_MAX_AGE) or {}
+    payload = read_token("invitation", request.args.get("token", ""), INVITATION_MAX_AGE) or {}
     invitation = db.session.get(Invitation, payload.get("invitation", 0))
     if invitation is None or invitation.used_at is not None:
         return render_template("staff/link_invalid.html"), 410
@@ -128,8 +145,8 @@ def accept_invitation(token: str):
             g.staff = user
             record("staff.join", "staff_user", user.id, None,
                    {"email": user.email, "role": user.role})  # fmt: skip
-            db.session.commit()
             start_session(user)
+            db.session.commit()
             return redirect(url_for("staff.home"))
     default_tz = current_app.config["DEFAULT_TIMEZONE"]
     return render_template(
@@ -138,10 +155,10 @@ def accept_invitation(token: str):
     ), 422 if errors else 200  # fmt: skip
 
 
-@bp.route("/reset/<token>", methods=["GET", "POST"])
-def reset_password(token: str):
+@bp.route("/reset", methods=["GET", "POST"])
+def reset_password():
     """Let a staff member set a new password; the link works once and expires."""
-    payload = read_token("reset", token, RESET_MAX_AGE) or {}
+    payload = read_token("reset", request.args.get("token", ""), RESET_MAX_AGE) or {}
     user = db.session.get(StaffUser, payload.get("user", 0))
     if user is None or not user.active or payload.get("nonce") != user.session_nonce:
         return render_template("staff/link_invalid.html"), 410
@@ -152,8 +169,8 @@ def reset_password(token: str):
             user.set_password(data["password"])
             g.staff = user
             record("staff.password_reset", "staff_user", user.id)
-            db.session.commit()
             start_session(user)
+            db.session.commit()
             return redirect(url_for("staff.home"))
     return render_template("staff/reset.html", user=user, errors=errors), 422 if errors else 200
 

@@ -42,6 +42,17 @@ class StaffUser(db.Model):
         return self.role in EDITORS
 
 
+class StaffSession(db.Model):
+    """A signed-in browser. Its cookie names the row; signing out deletes it, so a copied
+    cookie stops working too."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # random
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class Invitation(db.Model):
     """A single-use, expiring invitation link for a new staff member."""
 

@@ -4,12 +4,22 @@ from datetime import UTC, datetime
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from marshmallow import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from database import db
+from database import db, row_id
 from export.fates import (
     adjustment_warnings,
     conversion_warnings,
@@ -23,7 +33,7 @@ from staff.access import editors_only, login_required
 from staff.audit import events_for, record
 from staff.fields import load_form
 from workspace.forms import ConversionSchema, RestateSchema
-from workspace.search import PAGE_SIZE, LeadFilters, leads_query, next_cursor
+from workspace.search import PAGE_SIZE, BadFilter, LeadFilters, leads_query, next_cursor
 
 bp = Blueprint("workspace", __name__, url_prefix="/staff/leads", template_folder="templates")
 
@@ -77,7 +87,10 @@ def _confirm_page(warnings: list[str], back: str):
 @login_required
 def leads():
     """List leads, newest first, with search, filters and keyset paging."""
-    filters = LeadFilters.from_args(request.args)
+    try:
+        filters = LeadFilters.from_args(request.args)
+    except BadFilter as error:
+        abort(400, str(error))
     query = leads_query(filters, g.staff.timezone, current_app.config["DEFAULT_COUNTRY"])
     rows = db.session.execute(
         query.options(selectinload(Lead.click_ids), selectinload(Lead.conversions))
@@ -116,7 +129,7 @@ def _detail_page(lead: Lead, errors: dict | None = None, form: dict | None = Non
 def convert(lead_id: int):
     """Mark the lead converted to a goal."""
     lead = db.get_or_404(Lead, lead_id)
-    goal = db.session.get(Goal, request.form.get("goal_id", type=int) or 0)
+    goal = db.session.get(Goal, request.form.get("goal_id", type=row_id) or 0)
     if goal is None:
         return _detail_page(lead, {"goal_id": ["Choose a goal."]}, request.form, 422)
     try:
@@ -142,8 +155,8 @@ def convert(lead_id: int):
 @editors_only
 def bulk_convert():
     """Mark every selected lead converted at once; nothing is saved if one is refused."""
-    lead_ids = request.form.getlist("lead_id", type=int)[:MAX_BULK]
-    goal = db.session.get(Goal, request.form.get("goal_id", type=int) or 0)
+    lead_ids = request.form.getlist("lead_id", type=row_id)[:MAX_BULK]
+    goal = db.session.get(Goal, request.form.get("goal_id", type=row_id) or 0)
     problems = []
     if not lead_ids:
         problems.append("Select at least one lead.")

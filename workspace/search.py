@@ -8,14 +8,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, exists, literal, tuple_
 
 from capture.params import MSCLKID_PATTERN
-from database import UTCDateTime, db
+from database import MAX_ID, UTCDateTime, db
 from leads.contact import e164_phone
 from leads.models import Conversion, Lead, LeadClickId
 
 PAGE_SIZE = 50
+# The dates a filter may name: leads arrive in neither the distant past nor the far future.
+EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
 HIGHEST = "\U0010ffff"  # sorts after every other character, for prefix ranges
 STATUS_FILTERS = {"active": ("new", "quarantined"), "new": ("new",),
                   "quarantined": ("quarantined",), "spam": ("spam",), "all": None}  # fmt: skip
+
+
+class BadFilter(ValueError):
+    """A filter value no lead could match; the message says what to change."""
 
 
 @dataclass
@@ -33,7 +39,11 @@ class LeadFilters:
 
     @classmethod
     def from_args(cls, args) -> "LeadFilters":
-        """Read the filters from a query string, ignoring what does not parse."""
+        """Read the filters from a query string, ignoring what does not parse.
+
+        Raise BadFilter for a date or cursor out of any lead's range.
+        """
+        _cursor(args.get("before", ""))
         return cls(
             # PostgreSQL text cannot hold NUL: a pasted one would fail the query, not match.
             q=args.get("q", "").replace("\x00", "").strip()[:254],
@@ -51,9 +61,12 @@ class LeadFilters:
 
 def _date(text: str | None) -> date | None:
     try:
-        return date.fromisoformat(text) if text else None
+        day = date.fromisoformat(text) if text else None
     except ValueError:
         return None
+    if day and not EARLIEST <= day <= LATEST:
+        raise BadFilter(f"Choose dates between {EARLIEST} and {LATEST}.")
+    return day
 
 
 def search_condition(q: str, default_country: str):
@@ -111,4 +124,8 @@ def _cursor(text: str) -> tuple[datetime, int] | None:
     micros, _, lead_id = text.partition(".")
     if not (micros.isdigit() and lead_id.isdigit()):
         return None
+    latest = datetime.combine(LATEST, time.max, UTC).timestamp() * 1_000_000
+    # Digits first: a string of thousands of digits is too long even to read as a number.
+    if len(micros) > 17 or len(lead_id) > 10 or int(micros) > latest or int(lead_id) > MAX_ID:
+        raise BadFilter("This page link is out of range: start again from the first page.")
     return datetime.fromtimestamp(int(micros) / 1_000_000, UTC), int(lead_id)
