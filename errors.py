@@ -39,12 +39,25 @@ def error_body(code: int, message: str | None = None, errors: dict | None = None
     return {"code": code, "status": status, "message": message or status, "errors": errors or {}}
 
 
+# What people are told instead of the framework's wording ("5 per 1 minute").
+PLAIN_MESSAGES = {
+    405: "This address only takes a form sent from its page: go back to the page and "
+    "send the form again.",
+    429: "Too many tries in a short time. Wait a minute, then try again.",
+}
+
+
 def error_response(error: HTTPException, errors: dict | None = None):
-    """Answer an HTTP error in the client's language, keeping headers such as Retry-After."""
+    """Answer an HTTP error in the client's language, keeping headers such as Retry-After.
+
+    People in the staff workspace see the error in its layout, with a way back.
+    """
     response = error.get_response()
-    body = error_body(error.code, error.description, errors)
+    message = PLAIN_MESSAGES.get(error.code, error.description)
+    body = error_body(error.code, message, errors)
     if prefers_html():
-        response.data = render_template("error.html", **body)
+        staff = request.path.startswith("/staff")
+        response.data = render_template("staff/error.html" if staff else "error.html", **body)
         response.content_type = "text/html; charset=utf-8"
     else:
         response.data = json.dumps(body)

@@ -10,6 +10,7 @@ from bench.common import Gunicorn, bench_environment, upgrade
 from tests.conftest import csrf_token
 
 BEYOND_64_BITS = 2**64 + 1
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 
 
 @pytest.mark.parametrize(
@@ -102,3 +103,44 @@ def test_one_time_links_never_reach_the_access_log(tmp_path):
     visits = [line for line in lines if re.search(r'"GET /staff/(invitation|reset) ', line)]
     assert len(visits) == 2, lines
     assert not any(token in line or "token" in line for line in lines)
+
+
+def test_staff_error_pages_keep_the_layout_and_a_way_back(app, staff, seed, monkeypatch):
+    staff.as_role("viewer")
+    pages = {
+        403: staff.client.get("/staff/users/", headers=BROWSER),
+        404: staff.client.get("/staff/leads/999", headers=BROWSER),
+        405: staff.client.get("/staff/sign-out", headers=BROWSER),
+    }
+    monkeypatch.setattr("workspace.leads.leads_query", lambda *args: 1 / 0)
+    pages[500] = staff.client.get("/staff/leads/", headers=BROWSER)
+    for code, page in pages.items():
+        html = page.get_data(as_text=True)
+        assert page.status_code == code, (code, html)
+        assert '<a href="/staff/goals/">Goals</a>' in html  # the workspace's own header
+        assert 'href="/staff/leads/">Back to the leads</a>' in html
+        assert "ZeroDivisionError" not in html
+
+
+def test_too_many_tries_is_said_plainly_in_the_layout(staff):
+    staff.create("sam@example.com")
+    for _ in range(5):
+        staff.sign_in("sam@example.com", "guess")
+    refused = staff.client.post("/staff/sign-in", headers=BROWSER, data={
+        "email": "sam@example.com", "password": "guess", "csrf_token": csrf_token(staff.client)
+    })  # fmt: skip
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 429 and refused.headers["Retry-After"]
+    assert "Too many tries in a short time." in html and "per 1 minute" not in html
+    assert 'href="/staff/sign-in">Sign in</a>' in html
+
+
+def test_reloading_a_refused_forms_address_goes_back_to_its_page(staff, seed):
+    lead = seed.lead()
+    staff.as_role("sales")
+    refused = staff.post(f"/staff/leads/{lead}/conversions", {"goal_id": "", "converted_at": ""})
+    assert refused.status_code == 422
+    for path in (f"/staff/leads/{lead}/conversions", f"/staff/leads/{lead}/status"):
+        again = staff.client.get(path)
+        assert again.status_code == 302 and again.headers["Location"] == f"/staff/leads/{lead}"
+    assert staff.client.get("/staff/leads/bulk-convert").headers["Location"] == "/staff/leads/"

@@ -192,6 +192,30 @@ def bulk_convert():
     return redirect(url_for("workspace.leads"))
 
 
+@bp.get("/<int:lead_id>/conversions")
+@bp.get("/<int:lead_id>/status")
+@login_required
+def lead_form_address(lead_id: int):
+    """Send a reload of a refused lead form's address back to the lead's page."""
+    return redirect(url_for("workspace.detail", lead_id=lead_id))
+
+
+@bp.get("/conversions/<int:conversion_id>/restate")
+@bp.get("/conversions/<int:conversion_id>/retract")
+@login_required
+def conversion_form_address(conversion_id: int):
+    """Send a reload of a refused restate or retract form back to the lead's page."""
+    conversion = db.get_or_404(Conversion, conversion_id)
+    return redirect(url_for("workspace.detail", lead_id=conversion.lead_id))
+
+
+@bp.get("/bulk-convert")
+@login_required
+def bulk_form_address():
+    """Send a reload of the bulk form's address back to the leads list."""
+    return redirect(url_for("workspace.leads"))
+
+
 def _adjust(conversion_id: int, form_name: str, change, done: str):
     """Apply a restatement or retraction; show refusals next to that conversion's form."""
     conversion = db.get_or_404(Conversion, conversion_id)
