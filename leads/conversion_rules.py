@@ -26,6 +26,25 @@ def currencies() -> dict[str, str]:
     return {c.code: c.currency_name for c in sorted(money, key=lambda c: c.code)}
 
 
+def minor_units(code: str | None) -> int:
+    """Return how many decimals a currency's amounts usually have (2 when unknown)."""
+    currency = iso4217.Currency.__members__.get((code or "").lower())
+    return currency.exponent if currency and currency.exponent is not None else 2
+
+
+def money(value: Decimal | None, currency: str | None) -> str:
+    """Show an amount with its currency's usual decimals, more only when entered.
+
+    `money(Decimal("12.5"), "USD")` is "12.50 USD"; `money(Decimal("1500"), "JPY")` is
+    "1,500 JPY".
+    """
+    if value is None:
+        return ""
+    entered = max(-value.normalize().as_tuple().exponent, 0)
+    text = f"{value:,.{max(minor_units(currency), entered)}f}"
+    return f"{text} {currency}" if currency else text
+
+
 def to_second(moment: datetime) -> datetime:
     """Return a time at the precision the upload files carry.
 

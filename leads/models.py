@@ -138,6 +138,12 @@ class Conversion(db.Model):
         restated = [a for a in self.adjustments if a.kind == "restate"]
         return restated[-1].value if restated else self.value
 
+    @property
+    def current_currency(self) -> str | None:
+        """Return the currency after the latest restatement."""
+        restated = [a for a in self.adjustments if a.kind == "restate"]
+        return restated[-1].currency if restated else self.currency
+
 
 class Adjustment(db.Model):
     """A restatement (new total value) or retraction of a conversion."""

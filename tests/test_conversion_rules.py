@@ -11,6 +11,7 @@ from leads.conversion_rules import (
     check_window,
     currencies,
     local_to_utc,
+    money,
     parse_currency,
     parse_value,
 )
@@ -113,3 +114,15 @@ def test_window_is_at_most_90_days(days, ok):
     else:
         with pytest.raises(RuleError, match="1 to 90"):
             check_window(days)
+
+
+@pytest.mark.parametrize(
+    ("value", "currency", "shown"),
+    [("12.5", "USD", "12.50 USD"), ("12.500", "USD", "12.50 USD"), ("1500", "JPY", "1,500 JPY"),
+     ("1500.000", "JPY", "1,500 JPY"), ("1500.5", "JPY", "1,500.5 JPY"),
+     ("12.505", "USD", "12.505 USD"), ("1234567.5", "BHD", "1,234,567.500 BHD"),
+     ("0", "SEK", "0.00 SEK"), ("1E+3", "EUR", "1,000.00 EUR"), ("7", None, "7.00")],
+)  # fmt: skip
+def test_money_has_its_currencys_usual_decimals_and_more_only_when_entered(value, currency, shown):
+    assert money(Decimal(value), currency) == shown
+    assert money(None, currency) == ""

@@ -26,7 +26,7 @@ from export.fates import (
     lead_standings,
     release_exclusions,
 )
-from leads.conversion_rules import currencies
+from leads.conversion_rules import currencies, money
 from leads.conversions import conversion_problem, mark_converted, restate, retract
 from leads.models import STATUSES, Conversion, Goal, Lead, LeadClickId
 from staff.access import editors_only, login_required
@@ -36,6 +36,7 @@ from workspace.forms import ConversionSchema, RestateSchema
 from workspace.search import PAGE_SIZE, BadFilter, LeadFilters, leads_query, next_cursor
 
 bp = Blueprint("workspace", __name__, url_prefix="/staff/leads", template_folder="templates")
+bp.add_app_template_filter(money)
 
 MAX_BULK = 200
 
