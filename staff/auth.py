@@ -23,7 +23,7 @@ from staff.access import sign_out as end_session
 from staff.audit import record
 from staff.fields import load_form
 from staff.models import Invitation, StaffUser
-from staff.schemas import TIMEZONES, AccountSchema, NewPasswordSchema, SignInSchema
+from staff.schemas import AccountSchema, NewPasswordSchema, SignInSchema, zone_choices
 from staff.tokens import INVITATION_MAX_AGE, RESET_MAX_AGE, read_token
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
@@ -114,7 +114,7 @@ def account():
             flash("Your account was saved.")
             return redirect(url_for("staff.account"))
     return render_template(
-        "staff/account.html", errors=errors, timezones=sorted(TIMEZONES)
+        "staff/account.html", errors=errors, timezones=zone_choices(g.staff.timezone)
     ), 422 if errors else 200
 
 
@@ -151,7 +151,7 @@ def accept_invitation():
     default_tz = current_app.config["DEFAULT_TIMEZONE"]
     return render_template(
         "staff/accept.html", invitation=invitation, errors=errors,
-        timezones=sorted(TIMEZONES), default_tz=default_tz,
+        timezones=zone_choices(default_tz), default_tz=default_tz,
     ), 422 if errors else 200  # fmt: skip
 
 

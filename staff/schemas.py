@@ -8,7 +8,26 @@ from staff.fields import Text
 from staff.models import ROLES
 
 PASSWORD = validate.Length(min=12, max=200, error="Use at least 12 characters.")
-TIMEZONES = frozenset(available_timezones())
+TIMEZONES = frozenset(available_timezones())  # any valid zone is accepted
+# What the picker offers: the zones of these regions (no "Factory", "localtime", "US/…"
+# or "Etc/…" aliases), the common ones first.
+REGIONS = ("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia",
+           "Europe", "Indian", "Pacific")  # fmt: skip
+COMMON_ZONES = ("UTC", "Europe/London", "Europe/Berlin", "Europe/Stockholm", "Europe/Paris",
+                "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles",
+                "Asia/Tokyo", "Asia/Kolkata", "Australia/Sydney")  # fmt: skip
+
+
+def zone_choices(*wanted: str) -> list[tuple[str, list[str]]]:
+    """Return the time-zone picker's groups: the common zones (and `wanted` ones), then
+    every zone by region."""
+    by_region: dict[str, list[str]] = {region: [] for region in REGIONS}
+    for zone in sorted(TIMEZONES):
+        region = zone.split("/")[0]
+        if "/" in zone and region in by_region:
+            by_region[region].append(zone)
+    common = list(dict.fromkeys(z for z in (*wanted, *COMMON_ZONES) if z in TIMEZONES))
+    return [("Common", common), *by_region.items()]
 
 
 class SignInSchema(Schema):

@@ -144,3 +144,14 @@ def test_reloading_a_refused_forms_address_goes_back_to_its_page(staff, seed):
         again = staff.client.get(path)
         assert again.status_code == 302 and again.headers["Location"] == f"/staff/leads/{lead}"
     assert staff.client.get("/staff/leads/bulk-convert").headers["Location"] == "/staff/leads/"
+
+
+def test_the_time_zone_picker_groups_real_zones_common_first(staff):
+    staff.as_role("sales", timezone="Europe/Stockholm")
+    page = staff.client.get("/staff/account").get_data(as_text=True)
+    groups = re.findall(r'<optgroup label="([^"]+)">', page)
+    assert groups[0] == "Common" and "Europe" in groups and "America" in groups
+    options = re.findall(r'<option value="([^"]+)"', page)
+    assert not {"Factory", "localtime", "US/Eastern", "Etc/GMT+5", "posixrules"} & set(options)
+    assert options[:2] == ["Europe/Stockholm", "UTC"]  # one's own zone, then the common ones
+    assert len(re.findall(r'<option value="[^"]+" selected', page)) == 1
