@@ -86,7 +86,7 @@ def register_blueprints(app: Flask) -> None:
     from leads import views as lead_views
     from staff import access, audit, auth, users
     from staff import cli as staff_cli
-    from workspace import goals, leads
+    from workspace import conversions, goals, leads  # noqa: F401 - conversions' routes are on leads.bp
 
     for public in (capture_views.bp, lead_views.bp, feeds.bp, openapi.bp):
         app.register_blueprint(public)

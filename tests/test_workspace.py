@@ -177,11 +177,13 @@ def test_restate_then_retract_as_records_of_the_conversion(app, staff, seed):
     base = f"/staff/leads/conversions/{conversion_id}"
     restated = {"value": "80.25", "currency": "EUR", "confirmed": "1"}  # the lead has no click ID
     assert staff.post(f"{base}/restate", restated).status_code == 302
-    assert staff.post(f"{base}/retract").status_code == 302
+    asked = staff.post(f"{base}/retract")
+    assert asked.status_code == 200 and "Retract this conversion?" in asked.get_data(as_text=True)
+    assert staff.post(f"{base}/retract", {"confirmed": "1"}).status_code == 302
     refused = staff.post(f"{base}/restate", {"value": "90", "currency": "EUR"})
     assert refused.status_code == 422
     assert "A retracted conversion cannot be restated." in refused.get_data(as_text=True)
-    again = staff.post(f"{base}/retract")
+    again = staff.post(f"{base}/retract", {"confirmed": "1"})
     assert "retracted already" in again.get_data(as_text=True)
     with app.app_context():
         rows = db.session.execute(db.select(Adjustment).order_by(Adjustment.id)).scalars().all()
@@ -316,7 +318,12 @@ def test_staff_release_a_quarantined_lead_and_mark_spam(app, staff, seed):
     staff.as_role("sales")
     assert staff.post(f"/staff/leads/{lead_id}/status", {"status": "new"}).status_code == 302
     assert staff.post(f"/staff/leads/{lead_id}/status", {"status": "bogus"}).status_code == 422
-    assert staff.post(f"/staff/leads/{lead_id}/status", {"status": "spam"}).status_code == 302
+    asked = staff.post(f"/staff/leads/{lead_id}/status", {"status": "spam"})
+    assert "Mark this lead as spam?" in asked.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Lead, lead_id).status == "new"  # nothing happens unconfirmed
+    spam = {"status": "spam", "confirmed": "1"}
+    assert staff.post(f"/staff/leads/{lead_id}/status", spam).status_code == 302
     with app.app_context():
         assert db.session.get(Lead, lead_id).status == "spam"
         changes = db.session.execute(

@@ -49,6 +49,8 @@ def test_sales_converts_restates_and_retracts(page, staff, seed, live_server):
     assert "999.99 SEK" in page.inner_text("table")
 
     page.click("button:has-text('Retract')")
+    page.wait_for_selector("text=Retract this conversion?")  # a confirmation without JavaScript
+    page.click("button:has-text('Retract')")
     page.wait_for_selector("text=The conversion was retracted.")
     assert re.search(r"retracted", page.inner_text("table"))
     history = page.inner_text("table >> nth=-1")
