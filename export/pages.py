@@ -26,6 +26,7 @@ from export.rules import EXCLUSIONS
 from leads.models import Goal
 from staff.access import editors_only, login_required, roles_required
 from staff.audit import record
+from staff.confirm import confirmation_page, confirmed, show_once, shown_once
 
 bp = Blueprint("exports", __name__, url_prefix="/staff/exports", template_folder="templates")
 RUNS_SHOWN = 50
@@ -86,8 +87,10 @@ def download(file_id: int):
                                mimetype="text/csv", max_age=0)  # fmt: skip
 
 
-def _feeds_page(created=None, password=None, status=200):
+def _feeds_page(status=200):
     feeds = db.session.scalars(select(Feed).order_by(Feed.id)).all()
+    once = shown_once()  # (feed id, password) right after the feed was created
+    created, password = (db.session.get(Feed, int(once[0])), once[1]) if once else (None, None)
     last = dict(db.session.execute(
         select(FeedFetch.feed_id, func.max(FeedFetch.fetched_at))
         .where(FeedFetch.status == 200).group_by(FeedFetch.feed_id)
@@ -108,7 +111,7 @@ def feeds():
 @bp.post("/feeds")
 @roles_required("admin")
 def add_feed():
-    """Create a feed and show its password once."""
+    """Create a feed; the page after shows its password once."""
     goal = db.session.get(Goal, request.form.get("goal_id", type=row_id) or 0)
     platform = request.form.get("platform", "")
     if goal is None or platform not in PLATFORMS or not PLATFORMS[platform].goal_name(goal):
@@ -118,7 +121,8 @@ def add_feed():
     record("feed.create", "feed", feed.id, None,
            {"platform": platform, "goal": goal.name, "username": feed.username})  # fmt: skip
     db.session.commit()
-    return _feeds_page(created=feed, password=password)
+    show_once(str(feed.id), password)
+    return redirect(url_for("exports.feeds"))
 
 
 @bp.post("/feeds/<int:feed_id>/revoke")
@@ -126,6 +130,13 @@ def add_feed():
 def revoke_feed(feed_id: int):
     """Stop a feed's credentials from working, for good."""
     feed = db.get_or_404(Feed, feed_id)
+    if feed.revoked_at is None and not confirmed():
+        return confirmation_page(
+            f"Revoke the feed {feed.platform}/{feed.slug}?",
+            ["Its user name and password stop working for good; the platform's scheduled "
+             "import fails until it is given a new feed."],
+            "Revoke", url_for("exports.feeds"),
+        )  # fmt: skip
     if feed.revoked_at is None:
         feed.revoked_at = datetime.now(UTC)
         record("feed.revoke", "feed", feed.id, {"revoked": False}, {"revoked": True})

@@ -1,16 +1,17 @@
 """Admins manage staff: invitations, roles, deactivation and password-reset links."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 
 from database import db
 from staff.access import roles_required
 from staff.audit import record
+from staff.confirm import confirmation_page, confirmed, show_once, shown_once
 from staff.fields import load_form
 from staff.models import ROLES, Invitation, StaffUser
 from staff.schemas import InvitationSchema
-from staff.tokens import make_token
+from staff.tokens import INVITATION_MAX_AGE, make_token
 
 bp = Blueprint("staff_users", __name__, url_prefix="/staff/users", template_folder="templates")
 
@@ -21,11 +22,17 @@ def reset_link(user: StaffUser) -> str:
     return url_for("staff.reset_password", token=token, _external=True)
 
 
-def _page(errors=None, link=None, status=200):
+def _page(errors=None, status=200):
     users = db.session.execute(db.select(StaffUser).order_by(StaffUser.email)).scalars().all()
+    since = datetime.now(UTC) - timedelta(seconds=INVITATION_MAX_AGE)
+    pending = db.session.execute(
+        db.select(Invitation).where(Invitation.used_at.is_(None), Invitation.created_at > since)
+        .order_by(Invitation.created_at.desc())
+    ).scalars().all()  # fmt: skip
     return render_template(
-        "staff/users.html", users=users, roles=ROLES, errors=errors or {}, link=link
-    ), status
+        "staff/users.html", users=users, roles=ROLES, errors=errors or {}, link=shown_once(),
+        pending=pending, expires=timedelta(seconds=INVITATION_MAX_AGE),
+    ), status  # fmt: skip
 
 
 @bp.get("/")
@@ -57,8 +64,9 @@ def invite():
     )
     db.session.commit()
     token = make_token("invitation", {"invitation": invitation.id})
-    link = url_for("staff.accept_invitation", token=token, _external=True)
-    return _page(link=("Invitation link for " + email, link))
+    show_once("Invitation link for " + email,
+              url_for("staff.accept_invitation", token=token, _external=True))  # fmt: skip
+    return redirect(url_for("staff_users.index"))
 
 
 def _user(user_id: int) -> StaffUser:
@@ -89,6 +97,12 @@ def set_active(user_id: int):
     """Deactivate or reactivate a staff member; deactivation ends their sessions."""
     user = _user(user_id)
     active = request.form.get("active") == "1"
+    if not active and not confirmed():
+        return confirmation_page(
+            f"Deactivate {user.email}?",
+            ["They are signed out at once and cannot sign in until an admin reactivates them."],
+            "Deactivate", url_for("staff_users.index"),
+        )  # fmt: skip
     record("staff.active", "staff_user", user.id, {"active": user.active}, {"active": active})
     user.active = active
     db.session.commit()
@@ -103,4 +117,5 @@ def make_reset_link(user_id: int):
     user = db.get_or_404(StaffUser, user_id)
     record("staff.reset_link", "staff_user", user.id)
     db.session.commit()
-    return _page(link=("Password-reset link for " + user.email, reset_link(user)))
+    show_once("Password-reset link for " + user.email, reset_link(user))
+    return redirect(url_for("staff_users.index"))

@@ -120,7 +120,8 @@ def stage_hostile_workspace(app, staff, lead_id: int) -> dict:
     account = {"name": STAFF_NAME, "timezone": "UTC", "password": NEW_PASSWORD,
                "confirm": NEW_PASSWORD}  # fmt: skip
     assert staff.post("/staff/account", account).status_code == 302
-    invitation = staff.post("/staff/users/invite", {"email": INVITED, "role": "sales"})
+    invitation = staff.post("/staff/users/invite", {"email": INVITED, "role": "sales"},
+                            follow_redirects=True)  # fmt: skip
     assert invitation.status_code == 200
     assert_inert(invitation.get_data(as_text=True), INVITED)
     return {"goal": goal_id, "run": run.run_id}

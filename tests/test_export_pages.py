@@ -5,7 +5,7 @@ from base64 import b64encode
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from database import db
 from export.models import Feed, FeedFetch
@@ -28,8 +28,9 @@ def goal(seed):
 
 def create_feed(staff, goal: int, platform: str = "microsoft") -> tuple[str, str, str]:
     """Create a feed on the admin page; return its path, user name and password."""
-    page = staff.post("/staff/exports/feeds", {"goal_id": goal, "platform": platform})
-    assert page.status_code == 200
+    created = staff.post("/staff/exports/feeds", {"goal_id": goal, "platform": platform})
+    assert created.status_code == 302  # then a GET: reloading it creates nothing
+    page = staff.client.get(created.headers["Location"])
     html = page.get_data(as_text=True)
     path = re.search(r"http://[^/<]+(/feeds/[^<]+)</code>", html).group(1)
     username = re.search(r"<code>(feed-[0-9a-f]+)</code>", html).group(1)
@@ -80,7 +81,11 @@ def test_a_revoked_feed_refuses_its_credentials(app, client, staff, seed, goal):
     with app.app_context():
         feed_id = db.session.scalar(select(Feed.id))
         assert db.session.get(Feed, feed_id).password_sha256 != password
-    assert staff.post(f"/staff/exports/feeds/{feed_id}/revoke").status_code == 302
+    asked = staff.post(f"/staff/exports/feeds/{feed_id}/revoke")
+    assert "Revoke the feed" in asked.get_data(as_text=True)
+    assert (
+        staff.post(f"/staff/exports/feeds/{feed_id}/revoke", {"confirmed": "1"}).status_code == 302
+    )
     assert client.get(path, headers=basic(username, password)).status_code == 401
 
 
@@ -148,3 +153,12 @@ def test_the_lead_page_says_where_each_conversion_stands(app, staff, seed, goal)
         run_export(app.config["EXPORT_DIR"], platforms=["microsoft"])
     page = staff.client.get(f"/staff/leads/{lead}").get_data(as_text=True)
     assert re.search(r"Microsoft</strong>: written: run-000001/\S+microsoft-conversions", page)
+
+
+def test_the_feed_password_is_shown_once_and_a_reload_creates_nothing(app, staff, seed, goal):
+    staff.as_role("admin")
+    _, _, password = create_feed(staff, goal)
+    again = staff.client.get("/staff/exports/feeds").get_data(as_text=True)
+    assert password not in again and 'id="feed-password"' not in again
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Feed)) == 1

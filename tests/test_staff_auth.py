@@ -141,8 +141,13 @@ def test_password_change_signs_out_other_sessions(app, staff):
 
 
 def invitation_link(staff, email="new@example.com", role="sales") -> str:
-    page = staff.post("/staff/users/invite", {"email": email, "role": role})
-    assert page.status_code == 200
+    invited = staff.post("/staff/users/invite", {"email": email, "role": role})
+    assert invited.status_code == 302
+    page = staff.client.get(invited.headers["Location"])
+    assert "Pending invitations" in page.get_data(as_text=True)
+    assert email in page.get_data(as_text=True).split("Pending invitations")[1]
+    again = staff.client.get("/staff/users/").get_data(as_text=True)
+    assert 'id="one-time-link"' not in again  # shown once, and a reload invites nobody
     return re.search(
         r'id="one-time-link">http://localhost([^<]+)<', page.get_data(as_text=True)
     ).group(1)
