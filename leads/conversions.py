@@ -46,7 +46,7 @@ def restate(conversion: Conversion, values: dict, now: datetime, actor_id: int) 
     """Record a new total value (and currency) for a conversion."""
     if conversion.retracted:
         raise ValidationError({"value": ["A retracted conversion cannot be restated."]})
-    old = {"value": _text(conversion.current_value), "currency": conversion.currency}
+    old = {"value": _text(conversion.current_value), "currency": conversion.current_currency}
     adjustment = Adjustment(conversion=conversion, kind="restate", adjusted_at=now,
                             created_by=actor_id, value=values["value"],
                             currency=values["currency"])  # fmt: skip
@@ -79,5 +79,5 @@ def _snapshot(conversion: Conversion) -> dict:
         "goal": conversion.goal.name,
         "converted_at": conversion.converted_at.isoformat(),
         "value": _text(conversion.current_value),
-        "currency": conversion.currency,
+        "currency": conversion.current_currency,
     }

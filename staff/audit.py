@@ -1,6 +1,7 @@
 """Append to the audit trail, and show it to admins."""
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from flask import Blueprint, g, render_template, request
 
@@ -27,6 +28,18 @@ def record(action: str, object_type: str, object_id: int, old=None, new=None) ->
     )
     db.session.add(event)
     return event
+
+
+@bp.app_template_filter("decimal")
+def as_decimal(text: str | None) -> Decimal | None:
+    """Read back an amount the trail stored as text."""
+    return None if text is None else Decimal(text)
+
+
+@bp.app_template_filter("isotime")
+def as_time(text: str) -> datetime:
+    """Read back a time the trail stored in ISO 8601."""
+    return datetime.fromisoformat(text)
 
 
 def events_for(object_type: str, object_id: int) -> list[AuditEvent]:
