@@ -86,13 +86,15 @@ def register_blueprints(app: Flask) -> None:
     from leads import views as lead_views
     from staff import access, audit, auth, users
     from staff import cli as staff_cli
-    from workspace import conversions, goals, leads  # noqa: F401 - conversions' routes are on leads.bp
+
+    # workspace.conversions adds its routes to the leads pages' blueprint.
+    from workspace import conversions, dashboard, goals, leads  # noqa: F401
 
     for public in (capture_views.bp, lead_views.bp, feeds.bp, openapi.bp):
         app.register_blueprint(public)
         csrf.exempt(public)
     for blueprint in (rejections.bp, auth.bp, users.bp, audit.bp, staff_cli.bp,
-                      leads.bp, goals.bp, export_cli.bp, pages.bp):  # fmt: skip
+                      dashboard.bp, leads.bp, goals.bp, export_cli.bp, pages.bp):  # fmt: skip
         app.register_blueprint(blueprint)
     app.before_request(access.load_signed_in_staff)
     app.after_request(no_sniffing)

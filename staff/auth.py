@@ -78,7 +78,7 @@ def _safe_next(target: str | None) -> str:
     plain = target and not any(ord(char) < 32 or ord(char) == 127 for char in target)
     if plain and target.startswith("/staff/") and not target.startswith("//"):
         return target
-    return url_for("staff.home")
+    return url_for("dashboard.index")
 
 
 @bp.post("/sign-out")
@@ -87,13 +87,6 @@ def sign_out():
     end_session()
     db.session.commit()
     return redirect(url_for("staff.sign_in"))
-
-
-@bp.get("/")
-@login_required
-def home():
-    """Open the workspace on the leads list."""
-    return redirect(url_for("workspace.leads"))
 
 
 @bp.route("/account", methods=["GET", "POST"])
@@ -147,7 +140,7 @@ def accept_invitation():
                    {"email": user.email, "role": user.role})  # fmt: skip
             start_session(user)
             db.session.commit()
-            return redirect(url_for("staff.home"))
+            return redirect(url_for("dashboard.index"))
     default_tz = current_app.config["DEFAULT_TIMEZONE"]
     return render_template(
         "staff/accept.html", invitation=invitation, errors=errors,
@@ -171,7 +164,7 @@ def reset_password():
             record("staff.password_reset", "staff_user", user.id)
             start_session(user)
             db.session.commit()
-            return redirect(url_for("staff.home"))
+            return redirect(url_for("dashboard.index"))
     return render_template("staff/reset.html", user=user, errors=errors), 422 if errors else 200
 
 

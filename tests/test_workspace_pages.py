@@ -26,3 +26,61 @@ def test_history_reads_as_sentences_with_before_and_after(app, staff, seed):
     assert f'href="/staff/leads/{lead}">lead #{lead}</a>' in page
     conversions = page.split("<h2>Conversions</h2>")[1].split("</table>")[0]
     assert "1,250.50 EUR</s> retracted" in conversions
+
+
+def test_the_dashboard_funnel_counts_the_periods_leads_and_links_to_them(app, staff, seed):
+    from capture.models import Click
+    from database import db
+    from export.run import run_export
+
+    now = datetime.now(UTC)
+    goal = seed.goal("Closed won", created_at=now - timedelta(days=3))
+    ms, gc = (
+        ("msclkid", "microsoft", "f894f652ea334e739002f7167ab8f8e3"),
+        ("gclid", "google", "Cj0KCQjw"),
+    )
+    ada = seed.lead(name="Ada", created_at=now - timedelta(days=2), click_ids=(ms, gc))
+    bob = seed.lead(
+        name="Bob", created_at=now - timedelta(days=2), click_ids=(ms[:2] + ("a" * 32,),)
+    )
+    cy = seed.lead(name="Cy", created_at=now - timedelta(days=2))
+    seed.lead(name="Zed Spammer", created_at=now - timedelta(days=2), status="spam", click_ids=(gc,))
+    seed.lead(name="Olga Earlier", created_at=now - timedelta(days=40), click_ids=(ms,))
+    for lead in (ada, bob, cy):
+        seed.conversion(lead, goal, converted_at=now - timedelta(days=1))
+    with app.app_context():
+        db.session.add_all(
+            [
+                Click(
+                    platform=p, param=p[:6], click_id=f"{p}{n}", first_seen=now - timedelta(days=2)
+                )
+                for p, n in (("microsoft", 1), ("microsoft", 2), ("microsoft", 3), ("google", 1))
+            ]
+        )
+        db.session.commit()
+        run_export(app.config["EXPORT_DIR"], clock=lambda: now)
+    staff.as_role("viewer")
+    page = staff.client.get("/staff/")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    sections = html.split('<section class="card funnel">')[1:]
+    microsoft, google = (re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", s)) for s in sections)
+    assert "3 Clicks recorded 3 Leads 2 Leads Microsoft can use" in microsoft
+    assert (
+        "3 converted 2 exported to Microsoft 0 waiting for a run; never sent: 1 no usable"
+        in microsoft
+    )
+    assert "1 Clicks recorded 3 Leads 1 Leads Google can use" in google
+    assert "3 converted 1 exported to Google 0 waiting for a run; never sent: 2 no usable" in google
+    usable = (
+        re.search(r'href="(/staff/leads/\?key=microsoft[^"]*)"', html)
+        .group(1)
+        .replace("&amp;", "&")
+    )
+    listed = staff.client.get(usable).get_data(as_text=True)
+    assert "Ada" in listed and "Bob" in listed and "Cy" not in listed and "Olga Earlier" not in listed
+    converted = (
+        re.search(rf'href="(/staff/leads/\?goal={goal}[^"]*)"', html).group(1).replace("&amp;", "&")
+    )
+    listed = staff.client.get(converted).get_data(as_text=True)
+    assert all(name in listed for name in ("Ada", "Bob", "Cy")) and "Zed Spammer" not in listed

@@ -5,10 +5,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, exists, literal, tuple_
+from sqlalchemy import Select, and_, exists, literal, or_, tuple_
 
 from capture.params import MSCLKID_PATTERN
-from database import MAX_ID, UTCDateTime, db
+from database import MAX_ID, UTCDateTime, db, row_id
+from export.platforms import PLATFORMS, Platform
 from leads.contact import e164_phone
 from leads.models import Conversion, Lead, LeadClickId
 
@@ -36,6 +37,8 @@ class LeadFilters:
     since: date | None = None
     until: date | None = None
     before: str = ""  # the keyset cursor: "<created_at µs>.<id>"
+    key: str = ""  # a platform: leads it could take a conversion of
+    goal: int | None = None  # leads converted to this goal
 
     @classmethod
     def from_args(cls, args) -> "LeadFilters":
@@ -56,6 +59,8 @@ class LeadFilters:
             since=_date(args.get("since")),
             until=_date(args.get("until")),
             before=args.get("before", ""),
+            key=args.get("key", "") if args.get("key") in PLATFORMS else "",
+            goal=args.get("goal", type=row_id),
         )
 
 
@@ -67,6 +72,17 @@ def _date(text: str | None) -> date | None:
     if day and not EARLIEST <= day <= LATEST:
         raise BadFilter(f"Choose dates between {EARLIEST} and {LATEST}.")
     return day
+
+
+def usable_key(platform: Platform):
+    """Return the condition a lead meets when the platform could take its conversion: a
+    valid click ID of the platform, or a hashed email or phone it may send."""
+    click_id = exists().where(LeadClickId.lead_id == Lead.id,
+                              LeadClickId.platform == platform.name,
+                              LeadClickId.valid.is_(True))  # fmt: skip
+    hashes = and_(or_(platform.email_hash(Lead).is_not(None), Lead.phone_sha256.is_not(None)),
+                  or_(Lead.ad_user_data.is_(None), Lead.ad_user_data != "denied"))  # fmt: skip
+    return or_(click_id, hashes)
 
 
 def search_condition(q: str, default_country: str):
@@ -97,6 +113,12 @@ def leads_query(filters: LeadFilters, timezone: str, default_country: str) -> Se
                 LeadClickId.lead_id == Lead.id, LeadClickId.platform == platform,
                 LeadClickId.valid.is_(True),
             ))  # fmt: skip
+    if filters.key:
+        query = query.where(usable_key(PLATFORMS[filters.key]))
+    if filters.goal:
+        query = query.where(Lead.id.in_(
+            db.select(Conversion.lead_id).where(Conversion.goal_id == filters.goal)
+        ))  # fmt: skip
     if filters.converted == "yes":  # few leads convert: start from the conversions
         query = query.where(Lead.id.in_(db.select(Conversion.lead_id)))
     elif filters.converted == "no":
