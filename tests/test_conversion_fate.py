@@ -194,9 +194,10 @@ def test_an_exclusion_is_recorded_and_counted_once_across_runs(app, staff, seed,
     assert excluded == [5, 0, 0]
     assert sorted(recorded) == ["google", "google", "microsoft", "microsoft", "microsoft"]
     page = staff.client.get("/staff/exports/").get_data(as_text=True)
-    google = page.split("<td>Google</td>")[1].split("</tr>")[0]
+    google = page.split("Closed won on Google</h3>")[1].split("</section>")[0]
     # Google: one exported, the fresh lead's click waits 6 h, two never go.
-    assert re.search(r"<td>1</td>\s*<td>1<br><small class=\"muted\">next out from", google)
+    assert re.search(r"<dt>Exported</dt><dd>1</dd>\s*<dt>Waiting</dt><dd>1<br>"
+                     r"<small class=\"muted\">next out from", google)  # fmt: skip
     assert "1 lead marked spam" in google and "1 no usable click ID or hashed contact" in google
     link = re.search(r'href="([^"]+code=no_key)"', google).group(1).replace("&amp;", "&")
     listed = staff.client.get(link).get_data(as_text=True)

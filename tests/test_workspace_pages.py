@@ -44,7 +44,9 @@ def test_the_dashboard_funnel_counts_the_periods_leads_and_links_to_them(app, st
         name="Bob", created_at=now - timedelta(days=2), click_ids=(ms[:2] + ("a" * 32,),)
     )
     cy = seed.lead(name="Cy", created_at=now - timedelta(days=2))
-    seed.lead(name="Zed Spammer", created_at=now - timedelta(days=2), status="spam", click_ids=(gc,))
+    seed.lead(
+        name="Zed Spammer", created_at=now - timedelta(days=2), status="spam", click_ids=(gc,)
+    )
     seed.lead(name="Olga Earlier", created_at=now - timedelta(days=40), click_ids=(ms,))
     for lead in (ada, bob, cy):
         seed.conversion(lead, goal, converted_at=now - timedelta(days=1))
@@ -78,7 +80,9 @@ def test_the_dashboard_funnel_counts_the_periods_leads_and_links_to_them(app, st
         .replace("&amp;", "&")
     )
     listed = staff.client.get(usable).get_data(as_text=True)
-    assert "Ada" in listed and "Bob" in listed and "Cy" not in listed and "Olga Earlier" not in listed
+    assert (
+        "Ada" in listed and "Bob" in listed and "Cy" not in listed and "Olga Earlier" not in listed
+    )
     converted = (
         re.search(rf'href="(/staff/leads/\?goal={goal}[^"]*)"', html).group(1).replace("&amp;", "&")
     )
