@@ -63,11 +63,6 @@ def create_app(test_config: dict | None = None) -> Flask:
 
         app.register_blueprint(demo_views.bp)
 
-    @app.get("/favicon.ico")
-    def favicon():
-        """Answer browsers' icon request with nothing, rather than a 404 in their console."""
-        return "", 204
-
     @app.get("/healthz")
     def healthz():
         """Report whether the service can reach its database."""

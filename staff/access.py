@@ -86,7 +86,8 @@ def protect_staff_pages(response):
         response.headers["X-Frame-Options"] = "DENY"
         response.headers["Referrer-Policy"] = "same-origin"
         response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'none'; "
+            "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+            "script-src 'none'; "
             "frame-ancestors 'none'; form-action 'self'"
         )
     return response

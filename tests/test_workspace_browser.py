@@ -54,5 +54,7 @@ def test_sales_converts_restates_and_retracts(page, staff, seed, live_server):
     page.wait_for_selector("text=The conversion was retracted.")
     assert re.search(r"retracted", page.inner_text("table"))
     history = page.inner_text("table >> nth=-1")
-    for action in ("conversion.create", "conversion.restate", "conversion.retract"):
-        assert action in history
+    # PostgreSQL's ids skip the conversion rolled back while staff confirmed.
+    for sentence in (r"marked lead #\d+ converted to Closed won", r"restated conversion #\d+ of lead",
+                     r"retracted conversion #\d+ of lead"):  # fmt: skip
+        assert re.search(sentence, history), sentence
