@@ -13,6 +13,24 @@ import phonenumbers
 GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 
 
+MAX_WORDS = 20  # words of a name and company kept for search
+MAX_WORD = 100
+
+
+def search_words(*texts: str | None) -> list[str]:
+    """Return the words staff can find a lead by: lowercase, without accents, deduplicated.
+
+    "José Álvarez-Núñez" gives "jose", "alvarez", "nunez": a search for "jose" or "alv"
+    finds it whatever the accents and case typed.
+    """
+    words = []
+    for text in texts:
+        plain = unicodedata.normalize("NFKD", text or "")
+        plain = "".join(c for c in plain if not unicodedata.combining(c)).casefold()
+        words += [word[:MAX_WORD] for word in re.split(r"[\W_]+", plain) if word]
+    return list(dict.fromkeys(words))[:MAX_WORDS]
+
+
 def sha256_hex(text: str) -> str:
     """Return the lowercase hex SHA-256 of the UTF-8 text."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -13,16 +13,23 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    delete,
+    event,
+    insert,
+    inspect,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from capture.models import Click
 from database import UTCDateTime, db
+from leads.contact import search_words
 
 STATUSES = ("new", "spam", "quarantined")
 MONEY = Numeric(15, 3)
 # Byte-order text on PostgreSQL, so that a prefix search is a range scan of the index.
 SEARCH_TEXT = String(254).with_variant(String(254, collation="C"), "postgresql")
+SEARCH_WORD = String(100).with_variant(String(100, collation="C"), "postgresql")
+CLICK_ID_TEXT = String(500).with_variant(String(500, collation="C"), "postgresql")
 
 
 class Lead(db.Model):
@@ -72,6 +79,30 @@ class Lead(db.Model):
     )
 
 
+class LeadSearchWord(db.Model):
+    """A word of a lead's name or company, as search_words() spells it: what staff find it by."""
+
+    __tablename__ = "lead_search_words"
+
+    word: Mapped[str] = mapped_column(SEARCH_WORD, primary_key=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"),
+                                         primary_key=True, index=True)  # fmt: skip
+
+
+@event.listens_for(Lead, "after_insert")
+@event.listens_for(Lead, "after_update")
+def keep_search_words(mapper, connection, lead: Lead) -> None:
+    """Keep a lead's search words in step with its name and company, however it is saved."""
+    state = inspect(lead)
+    if not (state.attrs.name.history.has_changes() or state.attrs.company.history.has_changes()):
+        return
+    table = LeadSearchWord.__table__
+    connection.execute(delete(table).where(table.c.lead_id == lead.id))
+    words = search_words(lead.name, lead.company)
+    if words:
+        connection.execute(insert(table), [{"lead_id": lead.id, "word": w} for w in words])
+
+
 class LeadClickId(db.Model):
     """A click ID as the lead sent it; invalid ones are kept but never exported."""
 
@@ -82,7 +113,7 @@ class LeadClickId(db.Model):
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
     param: Mapped[str] = mapped_column(String(16))
     platform: Mapped[str] = mapped_column(String(16))
-    value: Mapped[str] = mapped_column(String(500), index=True)
+    value: Mapped[str] = mapped_column(CLICK_ID_TEXT, index=True)  # found by prefix
     valid: Mapped[bool] = mapped_column(Boolean)
     click_ref: Mapped[int | None] = mapped_column(ForeignKey("clicks.id"), index=True)
 

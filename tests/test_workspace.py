@@ -251,6 +251,8 @@ def searchable(seed):
         "bob": seed.lead(name="Bob Builder", email="bob@builder.example", created_at=now - timedelta(days=5),
                          click_ids=[("gclid", "google", GCLID)]),
         "spam": seed.lead(name="Spammy", email="spam@example.com", status="spam", created_at=now - timedelta(days=1)),
+        "jose": seed.lead(name="José Álvarez-Núñez", company="Café Åkesson AB", email="jose@example.com",
+                          created_at=now - timedelta(days=2)),
     }  # fmt: skip
     seed.conversion(ids["bob"], seed.goal())
     return ids
@@ -259,7 +261,7 @@ def searchable(seed):
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        ({}, {"ada", "bob"}),
+        ({}, {"ada", "bob", "jose"}),
         ({"q": "ada@example.com"}, {"ada"}),
         ({"q": "ADA@"}, {"ada"}),
         ({"q": "(425) 555-1234"}, {"ada"}),
@@ -267,15 +269,28 @@ def searchable(seed):
         ({"q": MS}, {"ada"}),
         ({"q": GCLID}, {"bob"}),
         ({"q": "bob"}, {"bob"}),
-        ({"q": "lovelace"}, set()),
+        # Any word of a name or company, from its start, whatever the accents and case.
+        ({"q": "lovelace"}, {"ada"}),
+        ({"q": "LOVE"}, {"ada"}),
+        ({"q": "ovelace"}, set()),
+        ({"q": "jose"}, {"jose"}),
+        ({"q": "nunez"}, {"jose"}),
+        ({"q": "Álv José"}, {"jose"}),
+        ({"q": "akesson"}, {"jose"}),
+        ({"q": "jose bob"}, set()),
+        # A click ID by its first 8 characters or more.
+        ({"q": MS[:8]}, {"ada"}),
+        ({"q": GCLID[:12]}, {"bob"}),
+        ({"q": MS[:7]}, set()),
+        ({"q": "---"}, set()),
         ({"q": "' OR 1=1 --"}, set()),
         ({"microsoft": "1"}, {"ada"}),
         ({"google": "1"}, {"bob"}),
         ({"converted": "yes"}, {"bob"}),
-        ({"converted": "no"}, {"ada"}),
+        ({"converted": "no"}, {"ada", "jose"}),
         ({"status": "spam"}, {"spam"}),
-        ({"status": "all"}, {"ada", "bob", "spam"}),
-        ({"since": "{d7}"}, {"bob"}),
+        ({"status": "all"}, {"ada", "bob", "spam", "jose"}),
+        ({"since": "{d7}"}, {"bob", "jose"}),
         ({"until": "{d7}"}, {"ada"}),
     ],
 )

@@ -5,15 +5,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, exists, literal, or_, tuple_
+from sqlalchemy import Select, and_, exists, false, literal, or_, tuple_
 
-from capture.params import MSCLKID_PATTERN
 from database import MAX_ID, UTCDateTime, db, row_id
 from export.platforms import PLATFORMS, Platform
-from leads.contact import e164_phone
-from leads.models import Conversion, Lead, LeadClickId
+from leads.contact import e164_phone, search_words
+from leads.models import Conversion, Lead, LeadClickId, LeadSearchWord
 
 PAGE_SIZE = 50
+CLICK_ID_PREFIX = r"[\w-]{8,255}"  # at least 8 characters of a click ID find it
 # The dates a filter may name: leads arrive in neither the distant past nor the far future.
 EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
 HIGHEST = "\U0010ffff"  # sorts after every other character, for prefix ranges
@@ -86,17 +86,25 @@ def usable_key(platform: Platform):
 
 
 def search_condition(q: str, default_country: str):
-    """Return the condition a search box entry means: click ID, email, phone or name."""
-    text = q.lower()
-    if re.fullmatch(MSCLKID_PATTERN, q) or (len(q) >= 20 and re.fullmatch(r"[\w-]+", q)):
-        # IN, not EXISTS: the planner starts from the value index, not from every lead.
-        return Lead.id.in_(db.select(LeadClickId.lead_id).where(LeadClickId.value == q))
+    """Return the condition a search box entry means: an email, a phone number, the start
+    of words of a name or company (any accents or case), or the start of a click ID."""
     if "@" in q:
+        text = q.lower()
         return and_(Lead.email_search >= text, Lead.email_search < text + HIGHEST)
     phone = e164_phone(q, default_country) if re.fullmatch(r"[\d\s+()./-]{6,}", q) else None
     if phone:
         return Lead.phone_e164 == phone
-    return and_(Lead.name_search >= text, Lead.name_search < text + HIGHEST)
+    # IN, not EXISTS: the planner starts from the word's or the value's index.
+    words = search_words(q)[:5]
+    named = and_(*(Lead.id.in_(db.select(LeadSearchWord.lead_id).where(
+        LeadSearchWord.word >= word, LeadSearchWord.word < word + HIGHEST
+    )) for word in words)) if words else false()  # fmt: skip
+    if re.fullmatch(CLICK_ID_PREFIX, q):
+        clicked = Lead.id.in_(db.select(LeadClickId.lead_id).where(
+            LeadClickId.value >= q, LeadClickId.value < q + HIGHEST
+        ))  # fmt: skip
+        return or_(named, clicked)
+    return named
 
 
 def leads_query(filters: LeadFilters, timezone: str, default_country: str) -> Select:
