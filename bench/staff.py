@@ -1,4 +1,5 @@
-"""Staff pages at 1,000,000 leads: the list, searches and the lead page against /healthz.
+"""Staff pages at 1,000,000 leads: the dashboard, the list, searches and the lead page
+against /healthz.
 
 Seeds the leads with bulk inserts, then times each page through the app (test client, a
 signed-in sales member) and prints p50/p95 in milliseconds and the ratio of each p50 to
@@ -26,22 +27,39 @@ BATCH = 20_000
 PASSWORD = "benchmark password 123"
 
 
+FIRST = ("Ada", "Björn", "Chloé", "Dmitri", "Elif", "François", "Grace", "Håkan", "Inés",
+         "José", "Kenji", "Léa", "Mateo", "Nora", "Óscar", "Priya", "Quentin", "Rosa", "Søren",
+         "Tomás")  # fmt: skip
+STEMS = ("Lind", "Álvar", "Berg", "Núñ", "Kowal", "Okafor", "Müll", "Nakam", "Dubo", "Silv")
+ENDINGS = ("", "son", "ez", "ski", "er", "ura", "is", "a", "berg", "ström")
+LAST = tuple(f"{stem}{ending}" for stem in STEMS for ending in ENDINGS)
+
+
+def lead_name(n: int) -> str:
+    """Return a realistic name: 20 first names, 100 last names, accents included."""
+    return f"{FIRST[n % len(FIRST)]} {LAST[(n // len(FIRST)) % len(LAST)]}"
+
+
 def lead_rows(count: int):
-    """Yield (lead row, click row) batches: a year of leads, half with each click ID."""
+    """Yield (lead, click, search word) row batches: a year of leads, half with each click ID."""
+    from leads.contact import search_words
+
     start = datetime.now(UTC) - timedelta(days=365)
     step = timedelta(days=365) / count
     for first in range(1, count + 1, BATCH):
-        leads, clicks = [], []
+        leads, clicks, words = [], [], []
         for n in range(first, min(first + BATCH, count + 1)):
             created = (start + step * n).replace(tzinfo=None)
-            email = f"lead{n}@example.com"
-            leads.append((n, f"p{n}", created, "spam" if n % 100 == 0 else "new", f"Lead {n}",
-                          f"lead {n}", email, email, f"+1425{n:07d}", "{}", "{}", "f"))  # fmt: skip
+            email, name = f"lead{n}@example.com", lead_name(n)
+            status = "spam" if n % 100 == 0 else "new"
+            leads.append((n, f"p{n}", created, status, name, name.lower(), email, email,
+                          f"+1425{n:07d}", "{}", "{}", "f"))  # fmt: skip
+            words += [(word, n) for word in search_words(name)]
             if n % 2:
                 clicks.append((n, n, "msclkid", "microsoft", uuid.uuid4().hex, True))
             else:
                 clicks.append((n, n, "gclid", "google", "Cj0KCQjw" + uuid.uuid4().hex, True))
-        yield leads, clicks
+        yield leads, clicks, words
 
 
 LEAD_COLUMNS = ("id, public_id, created_at, status, name, name_search, email, email_search, "
@@ -49,6 +67,7 @@ LEAD_COLUMNS = ("id, public_id, created_at, status, name, name_search, email, em
 CLICK_COLUMNS = "id, lead_id, param, platform, value, valid"
 INSERT_LEAD = f"INSERT INTO leads ({LEAD_COLUMNS}) VALUES ({','.join('?' * 12)})"  # noqa: S608
 INSERT_CLICK = f"INSERT INTO lead_click_ids ({CLICK_COLUMNS}) VALUES (?,?,?,?,?,?)"  # noqa: S608
+INSERT_WORD = "INSERT INTO lead_search_words (word, lead_id) VALUES (?, ?)"
 
 
 def seed_sqlite(path: str, count: int) -> None:
@@ -56,9 +75,10 @@ def seed_sqlite(path: str, count: int) -> None:
 
     connection = sqlite3.connect(path)
     with connection:
-        for leads, clicks in lead_rows(count):
+        for leads, clicks, words in lead_rows(count):
             connection.executemany(INSERT_LEAD, leads)
             connection.executemany(INSERT_CLICK, clicks)
+            connection.executemany(INSERT_WORD, words)
     connection.execute("ANALYZE")
     connection.close()
 
@@ -68,12 +88,15 @@ def seed_postgres(url: str, count: int) -> None:
 
     with psycopg.connect(url) as connection:
         with connection.cursor() as cursor:
-            for leads, clicks in lead_rows(count):
+            for leads, clicks, words in lead_rows(count):
                 with cursor.copy(f"COPY leads ({LEAD_COLUMNS}) FROM STDIN") as copy:
                     for row in leads:
                         copy.write_row(row)
                 with cursor.copy(f"COPY lead_click_ids ({CLICK_COLUMNS}) FROM STDIN") as copy:
                     for row in clicks:
+                        copy.write_row(row)
+                with cursor.copy("COPY lead_search_words (word, lead_id) FROM STDIN") as copy:
+                    for row in words:
                         copy.write_row(row)
             cursor.execute("SELECT setval('leads_id_seq', %s)", (count,))
             cursor.execute("SELECT setval('lead_click_ids_id_seq', %s)", (count,))
@@ -128,7 +151,11 @@ def measure(database_url: str, count: int, requests: int) -> list[tuple[str, flo
         ("leads list", "/staff/leads/"),
         ("leads list, page 2", None),
         ("search by email", lambda: f"/staff/leads/?q=lead{pick.choice(sample_ids)}@example.com"),
+        ("dashboard (30 days)", "/staff/"),
+        ("search by word", lambda: f"/staff/leads/?q={pick.choice(LAST)[:4]}"),
+        ("search by two words", lambda: f"/staff/leads/?q={lead_name(pick.choice(sample_ids))}"),
         ("search by click ID", lambda: f"/staff/leads/?q={pick.choice(click_values)}"),
+        ("search by click-ID prefix", lambda: f"/staff/leads/?q={pick.choice(click_values)[:10]}"),
         ("search by phone", lambda: f"/staff/leads/?q=%2B1425{pick.choice(sample_ids):07d}"),
         ("lead page", lambda: f"/staff/leads/{pick.choice(sample_ids)}"),
     ]
