@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, exists, false, literal, or_, tuple_
+from sqlalchemy import Select, and_, exists, false, func, intersect, literal, or_, tuple_, union
 
 from database import MAX_ID, UTCDateTime, db, row_id
 from export.platforms import PLATFORMS, Platform
@@ -14,6 +14,7 @@ from leads.models import Conversion, Lead, LeadClickId, LeadSearchWord
 
 PAGE_SIZE = 50
 CLICK_ID_PREFIX = r"[\w-]{8,255}"  # at least 8 characters of a click ID find it
+COMMON_WORD = 2000  # leads sharing a word, beyond which a search starts from the newest
 # The dates a filter may name: leads arrive in neither the distant past nor the far future.
 EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
 HIGHEST = "\U0010ffff"  # sorts after every other character, for prefix ranges
@@ -94,17 +95,41 @@ def search_condition(q: str, default_country: str):
     phone = e164_phone(q, default_country) if re.fullmatch(r"[\d\s+()./-]{6,}", q) else None
     if phone:
         return Lead.phone_e164 == phone
-    # IN, not EXISTS: the planner starts from the word's or the value's index.
     words = search_words(q)[:5]
-    named = and_(*(Lead.id.in_(db.select(LeadSearchWord.lead_id).where(
-        LeadSearchWord.word >= word, LeadSearchWord.word < word + HIGHEST
-    )) for word in words)) if words else false()  # fmt: skip
+    if not words and not re.fullmatch(CLICK_ID_PREFIX, q):
+        return false()
     if re.fullmatch(CLICK_ID_PREFIX, q):
-        clicked = Lead.id.in_(db.select(LeadClickId.lead_id).where(
-            LeadClickId.value >= q, LeadClickId.value < q + HIGHEST
-        ))  # fmt: skip
-        return or_(named, clicked)
-    return named
+        # One token may be a click ID's start or a name's words: one set of leads either way.
+        clicked = db.select(LeadClickId.lead_id).where(LeadClickId.value >= q,
+                                                       LeadClickId.value < q + HIGHEST)  # fmt: skip
+        named = [_word_lead_ids(word) for word in words]
+        if len(named) > 1:  # as a subquery: SQLite reads A UNION B INTERSECT C left to right
+            every = intersect(*named).subquery()
+            named = [db.select(every.c.lead_id)]
+        return Lead.id.in_(union(clicked, *named))
+    return and_(*map(_word, words))
+
+
+def _word_lead_ids(word: str):
+    starts = (LeadSearchWord.word >= word, LeadSearchWord.word < word + HIGHEST)
+    return db.select(LeadSearchWord.lead_id).where(*starts)
+
+
+def _word(word: str):
+    """Return the condition that a lead has a word starting with `word`.
+
+    A rare word starts from the word index (IN); a common one from the newest leads
+    (EXISTS), which fills a page after a few hundred probes instead of gathering every
+    match first.
+    """
+    matches = _word_lead_ids(word)
+    common = db.session.scalar(
+        db.select(func.count()).select_from(matches.limit(COMMON_WORD).subquery())
+    ) >= COMMON_WORD  # fmt: skip
+    if common:
+        return exists().where(LeadSearchWord.lead_id == Lead.id, LeadSearchWord.word >= word,
+                              LeadSearchWord.word < word + HIGHEST)  # fmt: skip
+    return Lead.id.in_(matches)
 
 
 def leads_query(filters: LeadFilters, timezone: str, default_country: str) -> Select:
