@@ -119,7 +119,7 @@ class Standing:
         return self.state + (f": {self.detail}" if self.detail else "")
 
 
-def live_standing(platform: Platform, kind: str, fate: Fate) -> Standing:
+def _live_standing(platform: Platform, kind: str, fate: Fate) -> Standing:
     detail = fate.reason
     if fate.state == "out":
         detail = f"goes out in the next run ({FILE_KINDS[kind].title})"
@@ -169,7 +169,7 @@ def lead_standings(lead: Lead, now: datetime) -> dict[tuple, list[Standing]]:
             standing = _recorded(platform, record.id, conversions)
             if standing is None:
                 [(_, kind, fate)] = decide_conversions(goal, platform, [record], now)
-                standing = live_standing(platform, kind, fate)
+                standing = _live_standing(platform, kind, fate)
             standings.setdefault(("conversion", record.id), []).append(standing)
     platforms = {p.name: p for goal in goals.values() for p in goal_platforms(goal)}
     for platform in platforms.values():
@@ -178,6 +178,6 @@ def lead_standings(lead: Lead, now: datetime) -> dict[tuple, list[Standing]]:
             standing = _recorded(platform, record.id, adjustments)
             if standing is None:
                 [(_, kind, fate)] = decide_adjustments(platform, [record], now)
-                standing = live_standing(platform, kind, fate)
+                standing = _live_standing(platform, kind, fate)
             standings.setdefault(("adjustment", record.id), []).append(standing)
     return standings

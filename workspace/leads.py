@@ -31,8 +31,6 @@ from workspace.search import PAGE_SIZE, BadFilter, LeadFilters, leads_query, nex
 bp = Blueprint("workspace", __name__, url_prefix="/staff/leads", template_folder="templates")
 bp.add_app_template_filter(money)
 
-MAX_BULK = 200
-
 
 def _goals() -> list[Goal]:
     return list(db.session.execute(db.select(Goal).order_by(Goal.name)).scalars())
