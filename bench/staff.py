@@ -52,7 +52,7 @@ def lead_rows(count: int):
             created = (start + step * n).replace(tzinfo=None)
             email, name = f"lead{n}@example.com", lead_name(n)
             status = "spam" if n % 100 == 0 else "new"
-            leads.append((n, f"p{n}", created, status, name, name.lower(), email, email,
+            leads.append((n, f"p{n}", created, status, name, email, email,
                           f"+1425{n:07d}", "{}", "{}", "f"))  # fmt: skip
             words += [(word, n) for word in search_words(name)]
             if n % 2:
@@ -62,10 +62,10 @@ def lead_rows(count: int):
         yield leads, clicks, words
 
 
-LEAD_COLUMNS = ("id, public_id, created_at, status, name, name_search, email, email_search, "
+LEAD_COLUMNS = ("id, public_id, created_at, status, name, email, email_search, "
                 "phone_e164, attribution, extra, fingerprint")  # fmt: skip
 CLICK_COLUMNS = "id, lead_id, param, platform, value, valid"
-INSERT_LEAD = f"INSERT INTO leads ({LEAD_COLUMNS}) VALUES ({','.join('?' * 12)})"  # noqa: S608
+INSERT_LEAD = f"INSERT INTO leads ({LEAD_COLUMNS}) VALUES ({','.join('?' * 11)})"  # noqa: S608
 INSERT_CLICK = f"INSERT INTO lead_click_ids ({CLICK_COLUMNS}) VALUES (?,?,?,?,?,?)"  # noqa: S608
 INSERT_WORD = "INSERT INTO lead_search_words (word, lead_id) VALUES (?, ?)"
 

@@ -23,7 +23,6 @@ def lead_values(fields: dict, submission: Submission, default_country: str) -> d
     return {
         **fields,
         **email_hashes(email),
-        "name_search": fields["name"].lower()[:254] if fields.get("name") else None,
         # lower() can lengthen text ("İ" becomes two characters); the column holds 254.
         "email_search": email.lower()[:254] if email else None,
         "phone_e164": phone_e164,

@@ -50,8 +50,7 @@ class Lead(db.Model):
     company: Mapped[str | None] = mapped_column(String(200))
     message: Mapped[str | None] = mapped_column(Text)
     country: Mapped[str | None] = mapped_column(String(2))
-    # Lowercased name and email, and the E.164 phone: what staff search by.
-    name_search: Mapped[str | None] = mapped_column(SEARCH_TEXT, index=True)
+    # The lowercased email and the E.164 phone: what staff search by (names by their words).
     email_search: Mapped[str | None] = mapped_column(SEARCH_TEXT, index=True)
     phone_e164: Mapped[str | None] = mapped_column(String(20), index=True)
     email_sha256_google: Mapped[str | None] = mapped_column(String(64))

@@ -202,7 +202,6 @@ class Seed:
                 created_at=created_at or datetime.now(UTC) - timedelta(days=1),
                 status=fields.pop("status", "new"),
                 email_search=fields["email"].lower() if fields["email"] else None,
-                name_search=fields["name"].lower() if fields.get("name") else None,
                 fingerprint="f",
                 attribution={},
                 extra={},
