@@ -40,34 +40,69 @@ def lead_name(n: int) -> str:
     return f"{FIRST[n % len(FIRST)]} {LAST[(n // len(FIRST)) % len(LAST)]}"
 
 
-def lead_rows(count: int):
-    """Yield (lead, click, search word) row batches: a year of leads, half with each click ID."""
+TABLES = {
+    "clicks": "id, platform, param, click_id, first_seen",
+    "leads": "id, public_id, created_at, status, name, email, email_search, phone_e164, "
+    "attribution, extra, fingerprint",
+    "lead_click_ids": "id, lead_id, param, platform, value, valid, click_ref",
+    "lead_search_words": "word, lead_id",
+    "conversions": "id, lead_id, goal_id, converted_at, value, currency, created_at",
+    "exported_conversions": "platform, conversion_id, file_id",
+    "excluded_conversions": "platform, conversion_id, run_id, code, reason",
+}
+SEQUENCES = ("clicks", "leads", "lead_click_ids", "conversions")
+
+
+def seed_rows(count: int):
+    """Yield batches of {table: rows}: a year of leads, each after two clicks of one platform,
+    half Microsoft and half Google; one lead in five converted two days after it arrived, and
+    every conversion older than three days in a written export file (and excluded from the
+    other platform, for want of its click ID)."""
     from leads.contact import search_words
 
-    start = datetime.now(UTC) - timedelta(days=365)
-    step = timedelta(days=365) / count
+    now = datetime.now(UTC).replace(tzinfo=None)
+    start, step = now - timedelta(days=365), timedelta(days=365) / count
+    exported_before = now - timedelta(days=3)
     for first in range(1, count + 1, BATCH):
-        leads, clicks, words = [], [], []
+        rows = {table: [] for table in TABLES}
         for n in range(first, min(first + BATCH, count + 1)):
-            created = (start + step * n).replace(tzinfo=None)
+            created = start + step * n
+            platform, param, value = (
+                ("microsoft", "msclkid", uuid.uuid4().hex) if n % 2
+                else ("google", "gclid", "Cj0KCQjw" + uuid.uuid4().hex)
+            )  # fmt: skip
             email, name = f"lead{n}@example.com", lead_name(n)
             status = "spam" if n % 100 == 0 else "new"
-            leads.append((n, f"p{n}", created, status, name, email, email,
-                          f"+1425{n:07d}", "{}", "{}", "f"))  # fmt: skip
-            words += [(word, n) for word in search_words(name)]
-            if n % 2:
-                clicks.append((n, n, "msclkid", "microsoft", uuid.uuid4().hex, True))
-            else:
-                clicks.append((n, n, "gclid", "google", "Cj0KCQjw" + uuid.uuid4().hex, True))
-        yield leads, clicks, words
+            rows["clicks"] += [(2 * n - 1, platform, param, f"other{n}", created - step),
+                               (2 * n, platform, param, value, created - step / 2)]  # fmt: skip
+            rows["leads"].append((n, f"p{n}", created, status, name, email, email,
+                                  f"+1425{n:07d}", "{}", "{}", "f"))  # fmt: skip
+            rows["lead_click_ids"].append((n, n, param, platform, value, True, 2 * n))
+            rows["lead_search_words"] += [(word, n) for word in search_words(name)]
+            if n % 10 in (1, 2):
+                converted = created + timedelta(days=2)
+                conversion = n // 10 * 2 + n % 10
+                rows["conversions"].append((conversion, n, 1, converted, 100, "USD", converted))
+                if converted < exported_before:
+                    other = "google" if platform == "microsoft" else "microsoft"
+                    rows["exported_conversions"].append((platform, conversion, 1))
+                    rows["excluded_conversions"].append((other, conversion, 1, "no_key", "-"))
+        yield rows
 
 
-LEAD_COLUMNS = ("id, public_id, created_at, status, name, email, email_search, "
-                "phone_e164, attribution, extra, fingerprint")  # fmt: skip
-CLICK_COLUMNS = "id, lead_id, param, platform, value, valid"
-INSERT_LEAD = f"INSERT INTO leads ({LEAD_COLUMNS}) VALUES ({','.join('?' * 11)})"  # noqa: S608
-INSERT_CLICK = f"INSERT INTO lead_click_ids ({CLICK_COLUMNS}) VALUES (?,?,?,?,?,?)"  # noqa: S608
-INSERT_WORD = "INSERT INTO lead_search_words (word, lead_id) VALUES (?, ?)"
+def seed_goal_and_file(execute) -> None:
+    """Insert the goal "Sale" on both platforms and the export file the ledger points at."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    execute("INSERT INTO goals (id, name, microsoft_goal_name, google_action_name, "
+            "microsoft_hashed, google_enhanced, window_days, created_at) "
+            "VALUES (1, 'Sale', 'Sale', 'Sale', false, false, 90, ?)", (now,))  # fmt: skip
+    execute("INSERT INTO export_runs (id, started_at, finished_at, host, status, skipped) "
+            "VALUES (1, ?, ?, 'bench', 'finished', '{}')", (now, now))  # fmt: skip
+    execute(
+        "INSERT INTO export_files (id, run_id, goal_id, kind, part, conversion_name, "
+        "optional_columns, path, rows, status) "
+        "VALUES (1, 1, 1, 'microsoft-click', 1, 'Sale', false, 'bench.csv', 0, 'written')"
+    )
 
 
 def seed_sqlite(path: str, count: int) -> None:
@@ -75,10 +110,12 @@ def seed_sqlite(path: str, count: int) -> None:
 
     connection = sqlite3.connect(path)
     with connection:
-        for leads, clicks, words in lead_rows(count):
-            connection.executemany(INSERT_LEAD, leads)
-            connection.executemany(INSERT_CLICK, clicks)
-            connection.executemany(INSERT_WORD, words)
+        seed_goal_and_file(connection.execute)
+        for batch in seed_rows(count):
+            for table, columns in TABLES.items():
+                marks = ",".join("?" * len(columns.split(",")))
+                insert = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
+                connection.executemany(insert, batch[table])
     connection.execute("ANALYZE")
     connection.close()
 
@@ -88,20 +125,17 @@ def seed_postgres(url: str, count: int) -> None:
 
     with psycopg.connect(url) as connection:
         with connection.cursor() as cursor:
-            for leads, clicks, words in lead_rows(count):
-                with cursor.copy(f"COPY leads ({LEAD_COLUMNS}) FROM STDIN") as copy:
-                    for row in leads:
-                        copy.write_row(row)
-                with cursor.copy(f"COPY lead_click_ids ({CLICK_COLUMNS}) FROM STDIN") as copy:
-                    for row in clicks:
-                        copy.write_row(row)
-                with cursor.copy("COPY lead_search_words (word, lead_id) FROM STDIN") as copy:
-                    for row in words:
-                        copy.write_row(row)
-            cursor.execute("SELECT setval('leads_id_seq', %s)", (count,))
-            cursor.execute("SELECT setval('lead_click_ids_id_seq', %s)", (count,))
+            seed_goal_and_file(lambda sql, args=(): cursor.execute(sql.replace("?", "%s"), args))
+            for batch in seed_rows(count):
+                for table, columns in TABLES.items():
+                    with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                        for row in batch[table]:
+                            copy.write_row(row)
+            for table in SEQUENCES:
+                cursor.execute(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))")
         connection.commit()
-        connection.execute("ANALYZE")
+        connection.autocommit = True  # VACUUM, as autovacuum would have done after a load
+        connection.execute("VACUUM ANALYZE")
 
 
 def timings(client, urls, requests: int) -> list[float]:

@@ -8,6 +8,7 @@ import pytest
 from database import db
 from leads.models import Adjustment, Conversion, Goal
 from staff.models import AuditEvent
+from workspace import search
 
 XSS = "<script>alert(1)</script>"
 
@@ -299,6 +300,23 @@ def test_search_and_filters(staff, searchable, args, expected):
     d7 = (datetime.now(UTC) - timedelta(days=7)).date().isoformat()
     args = {k: v.replace("{d7}", d7) for k, v in args.items()}
     html = staff.client.get("/staff/leads/", query_string=args).get_data(as_text=True)
+    found = {
+        name for name, lead_id in searchable.items() if f'href="/staff/leads/{lead_id}"' in html
+    }
+    assert found == expected
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [("lovelace", {"ada"}), ("LOVE", {"ada"}), ("Álv José", {"jose"}), ("jose bob", set())],
+)
+def test_words_many_leads_share_find_the_same_leads(staff, searchable, monkeypatch, q, expected):
+    """Words shared by many leads are looked up from the newest leads, not from the word
+    index: the leads found are the same."""
+    monkeypatch.setattr(search, "COMMON_WORD", 1)
+    monkeypatch.setattr(search, "COMMON_WORDS", 1)
+    staff.as_role("viewer")
+    html = staff.client.get("/staff/leads/", query_string={"q": q}).get_data(as_text=True)
     found = {
         name for name, lead_id in searchable.items() if f'href="/staff/leads/{lead_id}"' in html
     }

@@ -15,6 +15,7 @@ from leads.models import Conversion, Lead, LeadClickId, LeadSearchWord
 PAGE_SIZE = 50
 CLICK_ID_PREFIX = r"[\w-]{8,255}"  # at least 8 characters of a click ID find it
 COMMON_WORD = 2000  # leads sharing a word, beyond which a search starts from the newest
+COMMON_WORDS = 20_000  # the same for the rarest of several words
 # The dates a filter may name: leads arrive in neither the distant past nor the far future.
 EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)
 HIGHEST = "\U0010ffff"  # sorts after every other character, for prefix ranges
@@ -107,29 +108,39 @@ def search_condition(q: str, default_country: str):
             every = intersect(*named).subquery()
             named = [db.select(every.c.lead_id)]
         return Lead.id.in_(union(clicked, *named))
-    return and_(*map(_word, words))
+    return _words(words)
+
+
+def _starts(word: str):
+    return LeadSearchWord.word >= word, LeadSearchWord.word < word + HIGHEST
 
 
 def _word_lead_ids(word: str):
-    starts = (LeadSearchWord.word >= word, LeadSearchWord.word < word + HIGHEST)
-    return db.select(LeadSearchWord.lead_id).where(*starts)
+    return db.select(LeadSearchWord.lead_id).where(*_starts(word))
 
 
-def _word(word: str):
-    """Return the condition that a lead has a word starting with `word`.
+def _words(words: list[str]):
+    """Return the condition that a lead has a word starting with each of `words`.
 
-    A rare word starts from the word index (IN); a common one from the newest leads
-    (EXISTS), which fills a page after a few hundred probes instead of gathering every
-    match first.
+    The rarest word, when it is rare enough, starts from the word index (IN) and the others
+    are checked for its leads; when every word is common, the search starts from the
+    newest leads (EXISTS), which fills a page after a few hundred probes instead of
+    gathering every match first.
     """
-    matches = _word_lead_ids(word)
-    common = db.session.scalar(
-        db.select(func.count()).select_from(matches.limit(COMMON_WORD).subquery())
-    ) >= COMMON_WORD  # fmt: skip
-    if common:
-        return exists().where(LeadSearchWord.lead_id == Lead.id, LeadSearchWord.word >= word,
-                              LeadSearchWord.word < word + HIGHEST)  # fmt: skip
-    return Lead.id.in_(matches)
+    cap = COMMON_WORD if len(words) == 1 else COMMON_WORDS
+    counts = {word: _matches(word, cap) for word in words}
+    rarest = min(words, key=counts.get)
+    has = [exists().where(LeadSearchWord.lead_id == Lead.id, *_starts(word))
+           for word in words if word != rarest or counts[rarest] >= cap]  # fmt: skip
+    if counts[rarest] < cap:
+        has.append(Lead.id.in_(_word_lead_ids(rarest)))
+    return and_(*has)
+
+
+def _matches(word: str, cap: int) -> int:
+    """Return how many leads have a word starting with `word`, counting up to `cap`."""
+    subquery = _word_lead_ids(word).limit(cap).subquery()
+    return db.session.scalar(db.select(func.count()).select_from(subquery))
 
 
 def leads_query(filters: LeadFilters, timezone: str, default_country: str) -> Select:

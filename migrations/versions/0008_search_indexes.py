@@ -1,4 +1,5 @@
-"""Drop leads.name_search: names are searched by their words (lead_search_words)
+"""Drop leads.name_search (names are searched by their words); index a lead's search words
+with the word, so that the second word of a search is checked from the index alone
 
 Revision ID: 0008
 Revises: 0007
@@ -22,9 +23,13 @@ def upgrade():
     # A plain ALTER TABLE, also on SQLite (3.35+): a batch copy of `leads` would drop the
     # old table and, with foreign keys on, cascade to every lead's search words.
     op.execute('ALTER TABLE leads DROP COLUMN name_search')
+    op.create_index('ix_lead_search_words_lead_id_word', 'lead_search_words', ['lead_id', 'word'])
+    op.drop_index('ix_lead_search_words_lead_id', table_name='lead_search_words')
 
 
 def downgrade():
+    op.create_index('ix_lead_search_words_lead_id', 'lead_search_words', ['lead_id'])
+    op.drop_index('ix_lead_search_words_lead_id_word', table_name='lead_search_words')
     op.add_column('leads', sa.Column('name_search', SEARCH_TEXT, nullable=True))
     op.create_index('ix_leads_name_search', 'leads', ['name_search'], unique=False)
     leads = sa.table('leads', sa.column('id', sa.Integer), sa.column('name', sa.String),
