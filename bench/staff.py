@@ -3,7 +3,8 @@ against /healthz.
 
 Seeds the leads with bulk inserts, then times each page through the app (test client, a
 signed-in sales member) and prints p50/p95 in milliseconds and the ratio of each p50 to
-the /healthz baseline measured in the same run. Goal: p95 under 100 ms.
+the /healthz baseline measured in the same run. Goal: p95 under 100 ms. The dashboard
+shows a count for a minute; "counted again" is what its first view in a minute costs.
 
 Run: .venv/bin/python bench/staff.py [--leads 1000000] [--requests 200]
                                     [--database sqlite|postgresql|both]
@@ -186,6 +187,7 @@ def measure(database_url: str, count: int, requests: int) -> list[tuple[str, flo
         ("leads list, page 2", None),
         ("search by email", lambda: f"/staff/leads/?q=lead{pick.choice(sample_ids)}@example.com"),
         ("dashboard (30 days)", "/staff/"),
+        ("dashboard, counted again", "/staff/?recount=1"),
         ("search by word", lambda: f"/staff/leads/?q={pick.choice(LAST)[:4]}"),
         ("search by two words", lambda: f"/staff/leads/?q={lead_name(pick.choice(sample_ids))}"),
         ("search by click ID", lambda: f"/staff/leads/?q={pick.choice(click_values)}"),
@@ -197,7 +199,10 @@ def measure(database_url: str, count: int, requests: int) -> list[tuple[str, flo
     second = html.split('" id="next-page"')[0].rsplit('href="', 1)[1].replace("&amp;", "&")
     rows = []
     for label, url in pages:
-        samples = timings(client, url or second, requests)
+        # Counting the period afresh takes about a second: fewer samples of it.
+        samples = timings(
+            client, url or second, requests // 10 if "recount" in str(url) else requests
+        )
         rows.append((label, statistics.median(samples) * 1000,
                      statistics.quantiles(samples, n=20)[18] * 1000))  # fmt: skip
     with app.app_context():

@@ -28,6 +28,25 @@ def test_history_reads_as_sentences_with_before_and_after(app, staff, seed):
     assert "1,250.50 EUR</s> retracted" in conversions
 
 
+def test_the_dashboard_shows_a_recent_count_again_until_asked_to_count_again(app, staff, seed):
+    now = datetime.now(UTC)
+    seed.lead(name="Ada", created_at=now - timedelta(days=1))
+    staff.as_role("viewer")
+
+    def leads_counted(url="/staff/"):
+        html = staff.client.get(url).get_data(as_text=True)
+        text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+        return int(re.search(r"(\d+) Leads ", text).group(1)), html
+
+    assert leads_counted()[0] == 1
+    seed.lead(name="Bob", created_at=now - timedelta(days=1))
+    counted, html = leads_counted()
+    assert counted == 1 and "Counted at " in html  # the minute-old count, said to be one
+    again = re.search(r'href="([^"]*recount=1[^"]*)">Count again', html).group(1)
+    assert leads_counted(again.replace("&amp;", "&"))[0] == 2
+    assert leads_counted()[0] == 2
+
+
 def test_the_dashboard_funnel_counts_the_periods_leads_and_links_to_them(app, staff, seed):
     from capture.models import Click
     from database import db

@@ -3,14 +3,14 @@ exported, with what waits and what never goes beside it, per platform and goal.
 
 The leads of the period are a cohort: they arrived in it, and their conversions count
 whenever they happened. Exported and excluded-for-good counts come from the export's
-ledgers; the cohort's conversions no run has decided yet get the export's one rule now.
+ledgers; the cohort's conversions no run has settled yet get the export's one rule now.
 """
 
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import and_, case, exists, func, select
 
 from capture.models import Click
 from database import db
@@ -25,7 +25,8 @@ from workspace.search import usable_key
 class GoalStage:
     """One goal on one platform: the cohort's conversions and where they stand."""
 
-    goal: Goal
+    goal_id: int
+    goal_name: str
     converted: int = 0
     exported: int = 0
     waiting: int = 0
@@ -41,10 +42,6 @@ class PlatformFunnel:
     goals: list[GoalStage]
 
 
-def _count(query) -> int:
-    return db.session.scalar(query) or 0
-
-
 def funnels(since: datetime, until: datetime, now: datetime) -> list[PlatformFunnel]:
     """Return each platform's funnel for the leads that arrived in [since, until)."""
     cohort = (Lead.created_at >= since, Lead.created_at < until, Lead.status != "spam")
@@ -53,62 +50,86 @@ def funnels(since: datetime, until: datetime, now: datetime) -> list[PlatformFun
                                                    Click.first_seen < until)
         .group_by(Click.platform)
     ).all())  # fmt: skip
-    leads = _count(select(func.count()).select_from(Lead).where(*cohort))
+    # One pass over the cohort's leads: all of them, and those each platform could use.
+    leads, *keyed = db.session.execute(
+        select(func.count(), *(func.coalesce(func.sum(case((usable_key(p), 1), else_=0)), 0)
+                               for p in PLATFORMS.values()))
+        .select_from(Lead).where(*cohort)
+    ).one()  # fmt: skip
+    goals = {goal.id: goal for goal in db.session.scalars(select(Goal).order_by(Goal.name))}
+    stages = {(platform.name, goal.id): GoalStage(goal.id, goal.name)
+              for goal in goals.values() for platform in goal_platforms(goal)}  # fmt: skip
+    _count_conversions(stages, cohort)
+    _count_unsettled(stages, goals, cohort, now)
+    return [
+        PlatformFunnel(platform, clicks.get(platform.name, 0), leads, platform_keyed,
+                       [stage for (name, _), stage in stages.items() if name == platform.name])
+        for platform, platform_keyed in zip(PLATFORMS.values(), keyed, strict=True)
+    ]  # fmt: skip
+
+
+def _of_cohort(cohort, *columns):
+    return (
+        select(Conversion.goal_id, *columns)
+        .join(Lead, Lead.id == Conversion.lead_id)
+        .where(*cohort)
+    )
+
+
+def _count_conversions(stages: dict, cohort) -> None:
+    """Count the cohort's conversions of each goal, and those each ledger holds."""
     converted = dict(db.session.execute(
-        select(Conversion.goal_id, func.count()).join(Lead, Lead.id == Conversion.lead_id)
-        .where(*cohort).group_by(Conversion.goal_id)
+        _of_cohort(cohort, func.count()).group_by(Conversion.goal_id)
     ).all())  # fmt: skip
-    goals = db.session.scalars(select(Goal).order_by(Goal.name)).all()
-    result = []
-    for platform in PLATFORMS.values():
-        keyed = _count(select(func.count()).select_from(Lead).where(*cohort, usable_key(platform)))
-        stages = {goal.id: GoalStage(goal, converted.get(goal.id, 0))
-                  for goal in goals if platform in goal_platforms(goal)}  # fmt: skip
-        _fill(platform, stages, cohort, now)
-        result.append(PlatformFunnel(platform, clicks.get(platform.name, 0), leads, keyed,
-                                     list(stages.values())))  # fmt: skip
-    return result
-
-
-def _fill(platform: Platform, stages: dict[int, GoalStage], cohort, now: datetime) -> None:
-    """Count the cohort's conversions of each goal: exported, excluded, or waiting."""
-    of_cohort = (select(Conversion.goal_id).join(Lead, Lead.id == Conversion.lead_id)
-                 .where(*cohort))  # fmt: skip
+    for (_, goal_id), stage in stages.items():
+        stage.converted = converted.get(goal_id, 0)
     exported = db.session.execute(
-        of_cohort.add_columns(func.count())
+        _of_cohort(cohort, ExportedConversion.platform, func.count())
         .join(ExportedConversion, ExportedConversion.conversion_id == Conversion.id)
         .join(ExportFile, ExportFile.id == ExportedConversion.file_id)
-        .where(ExportedConversion.platform == platform.name, ExportFile.status == "written")
-        .group_by(Conversion.goal_id)
+        .where(ExportFile.status == "written")
+        .group_by(Conversion.goal_id, ExportedConversion.platform)
     )  # fmt: skip
-    for goal_id, count in exported:
-        if goal_id in stages:
-            stages[goal_id].exported = count
+    for goal_id, platform, count in exported:
+        if (platform, goal_id) in stages:
+            stages[platform, goal_id].exported = count
     excluded = db.session.execute(
-        of_cohort.add_columns(ExcludedConversion.code, func.count())
+        _of_cohort(cohort, ExcludedConversion.platform, ExcludedConversion.code, func.count())
         .join(ExcludedConversion, ExcludedConversion.conversion_id == Conversion.id)
-        .where(ExcludedConversion.platform == platform.name)
-        .group_by(Conversion.goal_id, ExcludedConversion.code)
+        .group_by(Conversion.goal_id, ExcludedConversion.platform, ExcludedConversion.code)
     )  # fmt: skip
-    for goal_id, code, count in excluded:
-        if goal_id in stages:
-            stages[goal_id].excluded[code] += count
-    for goal_id, stage in stages.items():
-        # Not in a written file, not excluded for good: the rule says where it stands now.
-        undecided = db.session.scalars(
-            select(Conversion.id).join(Lead, Lead.id == Conversion.lead_id)
-            .where(*cohort, Conversion.goal_id == goal_id,
-                   ~exists().where(ExcludedConversion.conversion_id == Conversion.id,
-                                   ExcludedConversion.platform == platform.name),
-                   ~exists().where(ExportedConversion.conversion_id == Conversion.id,
-                                   ExportedConversion.platform == platform.name,
-                                   ExportedConversion.file_id == ExportFile.id,
-                                   ExportFile.status == "written"))
+    for goal_id, platform, code, count in excluded:
+        if (platform, goal_id) in stages:
+            stages[platform, goal_id].excluded[code] += count
+
+
+def _unsettled(platform: Platform):
+    """Return whether no ledger holds the conversion for the platform: not in a written
+    file, not excluded for good."""
+    return and_(
+        ~exists().where(ExcludedConversion.conversion_id == Conversion.id,
+                        ExcludedConversion.platform == platform.name),
+        ~exists().where(ExportedConversion.conversion_id == Conversion.id,
+                        ExportedConversion.platform == platform.name,
+                        ExportedConversion.file_id == ExportFile.id,
+                        ExportFile.status == "written"),
+    )  # fmt: skip
+
+
+def _count_unsettled(stages: dict, goals: dict[int, Goal], cohort, now: datetime) -> None:
+    """Decide the cohort's conversions no ledger holds yet with the export's rule: each
+    waits for a run or will never be sent."""
+    for platform in PLATFORMS.values():
+        unsettled = db.session.execute(
+            _of_cohort(cohort, Conversion.id).where(_unsettled(platform))
         ).all()  # fmt: skip
-        for start in range(0, len(undecided), sources.BATCH_SIZE):
-            batch = sources.conversions_by_id(undecided[start : start + sources.BATCH_SIZE])
-            for _, _, fate in fates.decide_conversions(stage.goal, platform, batch, now):
-                if fate.state == "excluded":
-                    stage.excluded[fate.code] += 1
-                else:
-                    stage.waiting += 1
+        for goal_id, goal in goals.items():
+            stage = stages.get((platform.name, goal_id))
+            ids = [conversion for of_goal, conversion in unsettled if of_goal == goal_id]
+            for start in range(0, len(ids) if stage else 0, sources.BATCH_SIZE):
+                batch = sources.conversions_by_id(ids[start : start + sources.BATCH_SIZE])
+                for _, _, fate in fates.decide_conversions(goal, platform, batch, now):
+                    if fate.state == "excluded":
+                        stage.excluded[fate.code] += 1
+                    else:
+                        stage.waiting += 1
