@@ -32,6 +32,7 @@ demo: $(VENV)/.runtime
 	$(BIN)/flask --app app db upgrade
 	@$(BIN)/flask --app app staff add $(DEMO_ADMIN) --role admin --password $(DEMO_PASSWORD) \
 		>/dev/null 2>&1 || true
+	$(BIN)/flask --app app demo seed
 	@echo "Closeloop demo: open http://$(HOST):$(PORT)/demo/"
 	@echo "Staff workspace: http://$(HOST):$(PORT)/staff/ ($(DEMO_ADMIN) / $(DEMO_PASSWORD))"
 	$(BIN)/flask --app app run --debug --host $(HOST) --port $(PORT)

@@ -2,7 +2,10 @@
 
 from flask import Blueprint, redirect, render_template, url_for
 
+from demo.seed import seed_command
+
 bp = Blueprint("demo", __name__, url_prefix="/demo", template_folder="templates")
+bp.cli.add_command(seed_command)
 
 
 @bp.get("/")

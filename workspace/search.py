@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, exists, false, func, intersect, literal, or_, tuple_, union
+from sqlalchemy.orm import aliased
 
 from database import MAX_ID, UTCDateTime, db, row_id
 from export.platforms import PLATFORMS, Platform
@@ -122,19 +123,25 @@ def _word_lead_ids(word: str):
 def _words(words: list[str]):
     """Return the condition that a lead has a word starting with each of `words`.
 
-    The rarest word, when it is rare enough, starts from the word index (IN) and the others
-    are checked for its leads; when every word is common, the search starts from the
-    newest leads (EXISTS), which fills a page after a few hundred probes instead of
-    gathering every match first.
+    When the rarest word is rare enough, the leads having every word are found in the word
+    index alone, from the rarest word's, before any lead is read. When every word is
+    common, the search starts from the newest leads (EXISTS), which fills a page after a
+    few hundred probes instead of gathering every match first.
     """
     cap = COMMON_WORD if len(words) == 1 else COMMON_WORDS
     counts = {word: _matches(word, cap) for word in words}
     rarest = min(words, key=counts.get)
-    has = [exists().where(LeadSearchWord.lead_id == Lead.id, *_starts(word))
-           for word in words if word != rarest or counts[rarest] >= cap]  # fmt: skip
-    if counts[rarest] < cap:
-        has.append(Lead.id.in_(_word_lead_ids(rarest)))
-    return and_(*has)
+    if counts[rarest] >= cap:
+        return and_(*(exists().where(LeadSearchWord.lead_id == Lead.id, *_starts(word))
+                       for word in words))  # fmt: skip
+    other = aliased(LeadSearchWord)
+    found = _word_lead_ids(rarest).where(*(
+        exists().where(other.lead_id == LeadSearchWord.lead_id, other.word >= word,
+                       other.word < word + HIGHEST)
+        for word in words if word != rarest
+    ))  # fmt: skip
+    # Materialized, so that both databases gather the few matches first.
+    return Lead.id.in_(db.select(found.cte("found").prefix_with("MATERIALIZED")))
 
 
 def _matches(word: str, cap: int) -> int:
