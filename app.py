@@ -1,6 +1,7 @@
 """Closeloop: the application factory."""
 
 import os
+import re
 
 from flask import Flask
 from flask_cors import CORS
@@ -12,10 +13,7 @@ from werkzeug.routing import IntegerConverter
 import errors
 import settings
 from database import MAX_ID, db, render_migration_item
-from extensions import csrf, limiter, migrate
-
-# The routes other origins may call from a browser.
-CROSS_ORIGIN_ROUTES = (r"/capture/clicks", r"/leads")
+from extensions import csrf, limiter, migrate, public_marker
 
 
 class RowId(IntegerConverter):
@@ -45,23 +43,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
-    allowed = app.config["ALLOWED_ORIGINS"]
-    any_origin = not allowed and app.config["ENVIRONMENT"] == "development"
-    CORS(
-        app,
-        resources={route: {} for route in CROSS_ORIGIN_ROUTES},
-        origins="*" if any_origin else list(allowed),
-        allow_headers=["Content-Type", "Idempotency-Key"],
-        max_age=86400,
-    )
-
     errors.register_error_handlers(app)
+    from workspace.imports import allow_import_files
+
+    app.before_request(allow_import_files)  # before CSRFProtect reads any form
     csrf.init_app(app)
     register_blueprints(app)
     if app.config["ENVIRONMENT"] == "development":
         from demo import views as demo_views
 
         app.register_blueprint(demo_views.bp)
+    allow_cross_origin_calls(app)
 
     @app.get("/healthz")
     def healthz():
@@ -77,8 +69,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def register_blueprints(app: Flask) -> None:
-    """Register every feature's blueprints; public endpoints take no CSRF token."""
+    """Register every feature's blueprints."""
     import openapi
+    from api import cli as api_cli
+    from api import views as api_views
     from capture import rejections
     from capture import views as capture_views
     from export import cli as export_cli
@@ -88,18 +82,33 @@ def register_blueprints(app: Flask) -> None:
     from staff import cli as staff_cli
 
     # workspace.conversions adds its routes to the leads pages' blueprint.
-    from workspace import conversions, dashboard, goals, leads  # noqa: F401
+    from workspace import conversions, dashboard, goals, imports, leads, tokens  # noqa: F401
 
-    for public in (capture_views.bp, lead_views.bp, feeds.bp, openapi.bp):
-        app.register_blueprint(public)
-        csrf.exempt(public)
-    for blueprint in (rejections.bp, auth.bp, users.bp, audit.bp, staff_cli.bp,
-                      dashboard.bp, leads.bp, goals.bp, export_cli.bp, pages.bp):  # fmt: skip
+    for blueprint in (capture_views.bp, lead_views.bp, feeds.bp, openapi.bp, api_views.bp,
+                      api_cli.bp, rejections.bp, auth.bp, users.bp, audit.bp, staff_cli.bp,
+                      dashboard.bp, leads.bp, goals.bp, imports.bp, tokens.bp, export_cli.bp,
+                      pages.bp):  # fmt: skip
         app.register_blueprint(blueprint)
     app.before_request(access.load_signed_in_staff)
     app.after_request(no_sniffing)
     app.after_request(rejections.count_refused_posts)
     app.after_request(access.protect_staff_pages)
+
+
+def allow_cross_origin_calls(app: Flask) -> None:
+    """Let pages of the allowed origins call the views marked public(cross_origin=True)."""
+    routes = [re.escape(rule.rule) + "$" for rule in app.url_map.iter_rules()
+              if (marker := public_marker(app.view_functions[rule.endpoint]))
+              and marker.cross_origin]  # fmt: skip
+    allowed = app.config["ALLOWED_ORIGINS"]
+    any_origin = not allowed and app.config["ENVIRONMENT"] == "development"
+    CORS(
+        app,
+        resources=dict.fromkeys(routes, {}),
+        origins="*" if any_origin else list(allowed),
+        allow_headers=["Content-Type", "Idempotency-Key"],
+        max_age=86400,
+    )
 
 
 def no_sniffing(response):

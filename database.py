@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
-from sqlalchemy import DateTime, Engine, MetaData, event
+from sqlalchemy import DateTime, Engine, MetaData, event, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
@@ -100,3 +100,18 @@ def render_migration_item(type_: str, obj, autogen_context):
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime()"
     return False
+
+
+def lock_row(entity, row_id: int):
+    """Hold a row until the transaction ends and return it as it is now, so that changes
+    of the same row take turns instead of each building on what it read before."""
+    key = entity.__table__.c.id
+    if db.engine.dialect.name == "sqlite":
+        # No row locks: any write takes the database's write lock, and the reads after it
+        # in the transaction see the latest commit.
+        db.session.execute(update(entity.__table__).where(key == row_id).values(id=key))
+    else:
+        db.session.execute(select(key).where(key == row_id).with_for_update())
+    row = db.session.get(entity, row_id)
+    db.session.expire(row)
+    return row

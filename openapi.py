@@ -1,4 +1,4 @@
-"""GET /openapi.json: an OpenAPI 3 description of the public endpoints.
+"""GET /openapi.json: an OpenAPI 3 description of the public endpoints and the API.
 
 Built from the code it describes: the parameter registry (capture/params.py) and the lead
 schema (leads/schemas.py), so a new parameter or lead field needs no second list here.
@@ -9,6 +9,7 @@ from functools import lru_cache
 from flask import Blueprint
 from marshmallow import fields, validate
 
+from api.openapi import SECURITY_SCHEME, api_paths
 from capture.params import CLICK_ID_PARAMS, MAX_VALUE_LENGTH, PARAMS
 from capture.payload import FORM_TYPES
 from capture.schemas import LANDING_URL_MAX
@@ -214,7 +215,7 @@ def public_api() -> dict:
     return {
         "openapi": "3.0.3",
         "info": {"title": "Closeloop public API", "version": "1"},
-        "paths": paths(),
+        "paths": {**paths(), **api_paths()},
         "components": {
             "schemas": {
                 "Error": {
@@ -228,6 +229,9 @@ def public_api() -> dict:
                     },
                 }
             },
-            "securitySchemes": {"feed": {"type": "http", "scheme": "basic"}},
+            "securitySchemes": {
+                "feed": {"type": "http", "scheme": "basic"},
+                "token": SECURITY_SCHEME,
+            },
         },
     }

@@ -23,6 +23,7 @@ def defaults(app: Flask) -> dict:
         "EXPORT_DIR": os.path.join(app.instance_path, "exports"),
         "FEED_WINDOW_DAYS": 14,
         "FEED_RATE_LIMIT": "30 per minute",
+        "API_RATE_LIMIT": "600 per minute",
         "RATELIMIT_STORAGE_URI": "memory://",
         "CLICK_RATE_LIMIT": "120 per minute",
         "LEAD_QUARANTINE_LIMIT": "10 per minute",

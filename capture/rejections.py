@@ -4,12 +4,13 @@ import logging
 from datetime import UTC, date, datetime
 
 import click
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, current_app, request
 from sqlalchemy import Date, Integer, String, func
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from database import db, upsert_insert
+from extensions import public_marker
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,6 @@ REASONS = {
     422: "invalid_fields",
     429: "rate_limited",
 }
-COUNTED_ENDPOINTS = frozenset({"capture.register_click", "leads.create"})
 
 bp = Blueprint("rejections", __name__, cli_group=None)
 
@@ -56,7 +56,8 @@ def count_refused_posts(response: Response) -> Response:
     """After a public post is refused, count it under its reason."""
     endpoint = request.endpoint or ""
     reason = REASONS.get(response.status_code)
-    if request.method == "POST" and reason and endpoint in COUNTED_ENDPOINTS:
+    marker = public_marker(current_app.view_functions.get(endpoint))
+    if request.method == "POST" and reason and marker and marker.counted:
         count_rejection(endpoint, reason)
     return response
 

@@ -13,7 +13,7 @@ from capture.payload import read_pairs
 from capture.schemas import ClickReportSchema
 from capture.script import SOURCE, BuiltScript, build_script
 from database import db
-from extensions import limiter
+from extensions import limiter, public
 
 bp = Blueprint("capture", __name__)
 
@@ -51,6 +51,7 @@ def _click_rate_limit() -> str:
 
 
 @bp.post("/capture/clicks")
+@public(cross_origin=True, counted=True)
 @limiter.limit(_click_rate_limit)
 def register_click():
     """Record each new click ID with the time the service first saw it."""

@@ -40,9 +40,14 @@ def money(value: Decimal | None, currency: str | None) -> str:
     """
     if value is None:
         return ""
-    entered = max(-value.normalize().as_tuple().exponent, 0)
-    text = f"{value:,.{max(minor_units(currency), entered)}f}"
+    text = f"{value:,.{decimals(value, currency)}f}"
     return f"{text} {currency}" if currency else text
+
+
+def decimals(value: Decimal, currency: str | None) -> int:
+    """Return how many decimals to show: the currency's usual, more only when entered."""
+    entered = max(-value.normalize().as_tuple().exponent, 0)
+    return max(minor_units(currency), entered)
 
 
 def to_second(moment: datetime) -> datetime:

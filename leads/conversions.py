@@ -28,21 +28,35 @@ def conversion_problem(lead: Lead, goal: Goal, values: dict, now: datetime) -> s
     return None
 
 
-def mark_converted(
-    lead: Lead, goal: Goal, values: dict, now: datetime, actor_id: int
-) -> Conversion:
+def with_goal_defaults(values: dict, goal: Goal) -> dict:
+    """Return the values with a blank value and currency taken from the goal's defaults;
+    refuse a value without a currency."""
+    values = dict(values)
+    if values["value"] is None:
+        values["value"] = goal.default_value
+    values["currency"] = values["currency"] or goal.default_currency
+    if values["value"] is not None and not values["currency"]:
+        raise ValidationError({"currency": ["Choose the currency of the value."]})
+    return values
+
+
+def mark_converted(lead: Lead, goal: Goal, values: dict, now: datetime, actor_id: int | None,
+                   external_id: str | None = None) -> Conversion:  # fmt: skip
     """Add a conversion of the lead to the goal, refusing impossible times and duplicates."""
     problem = conversion_problem(lead, goal, values, now)
     if problem:
         raise ValidationError({"converted_at": [problem]})
-    conversion = Conversion(lead=lead, goal=goal, created_at=now, created_by=actor_id, **values)
+    conversion = Conversion(lead=lead, goal=goal, created_at=now, created_by=actor_id,
+                            external_id=external_id, **values)  # fmt: skip
     db.session.add(conversion)
     db.session.flush()
     record("conversion.create", "lead", lead.id, None, _snapshot(conversion))
     return conversion
 
 
-def restate(conversion: Conversion, values: dict, now: datetime, actor_id: int) -> Adjustment:
+def restate(
+    conversion: Conversion, values: dict, now: datetime, actor_id: int | None
+) -> Adjustment:
     """Record a new total value (and currency) for a conversion."""
     if conversion.retracted:
         raise ValidationError({"value": ["A retracted conversion cannot be restated."]})
@@ -57,7 +71,17 @@ def restate(conversion: Conversion, values: dict, now: datetime, actor_id: int) 
     return adjustment
 
 
-def retract(conversion: Conversion, now: datetime, actor_id: int) -> Adjustment:
+def update_value(conversion: Conversion, values: dict, actor_id: int | None) -> None:
+    """Change the value of a conversion no file has carried yet (after export: restate)."""
+    old = {"conversion": conversion.id, "value": _text(conversion.value),
+           "currency": conversion.currency}  # fmt: skip
+    conversion.value, conversion.currency = values["value"], values["currency"]
+    record("conversion.update", "lead", conversion.lead_id, old,
+           {"conversion": conversion.id, "value": _text(values["value"]),
+            "currency": values["currency"]})  # fmt: skip
+
+
+def retract(conversion: Conversion, now: datetime, actor_id: int | None) -> Adjustment:
     """Record that a conversion did not happen after all."""
     if conversion.retracted:
         raise ValidationError({"retract": ["This conversion is retracted already."]})

@@ -53,7 +53,8 @@ class Lead(db.Model):
     # The lowercased email and the E.164 phone: what staff search by (names by their words).
     email_search: Mapped[str | None] = mapped_column(SEARCH_TEXT, index=True)
     phone_e164: Mapped[str | None] = mapped_column(String(20), index=True)
-    email_sha256_google: Mapped[str | None] = mapped_column(String(64))
+    # Also how a CRM's email finds the lead: Google's normalisation is the API's matching.
+    email_sha256_google: Mapped[str | None] = mapped_column(String(64), index=True)
     email_sha256_microsoft: Mapped[str | None] = mapped_column(String(64))
     phone_sha256: Mapped[str | None] = mapped_column(String(64))
 
@@ -153,6 +154,8 @@ class Conversion(db.Model):
     currency: Mapped[str | None] = mapped_column(String(3))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     created_by: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    # The CRM's id of the deal, when a CRM recorded it (the API, a CSV import).
+    external_id: Mapped[str | None] = mapped_column(String(200), index=True, unique=True)
 
     lead: Mapped[Lead] = relationship(back_populates="conversions")
     goal: Mapped[Goal] = relationship()

@@ -12,7 +12,7 @@ from capture.origins import request_origin_allowed
 from capture.payload import read_pairs, storable_text
 from capture.rejections import count_rejection
 from errors import wants_json
-from extensions import limiter
+from extensions import limiter, public
 from leads.intake import click_id_rows, lead_values, store_lead
 from leads.redirects import safe_next_url
 from leads.schemas import LeadSchema
@@ -46,6 +46,7 @@ def lead_status(honeypot: bool) -> str:
 
 
 @bp.post("/leads")
+@public(cross_origin=True, counted=True)
 @limiter.limit(_refuse_limit)
 def create():
     """Store a lead from a form post or a JSON request, exactly once."""

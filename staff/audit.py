@@ -15,11 +15,13 @@ PAGE_SIZE = 100
 
 
 def record(action: str, object_type: str, object_id: int, old=None, new=None) -> AuditEvent:
-    """Add an audit event for the signed-in staff member (or the command line) to the session."""
-    actor = getattr(g, "staff", None)
+    """Add an audit event for the signed-in staff member, the API token of the call, or the
+    command line, to the session."""
+    actor, token = getattr(g, "staff", None), getattr(g, "api_token", None)
     event = AuditEvent(
         at=datetime.now(UTC),
         actor_id=actor.id if actor else None,
+        token_id=token.id if token else None,
         action=action,
         object_type=object_type,
         object_id=object_id,

@@ -75,6 +75,7 @@ class AuditEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff_users.id"))
+    token_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))  # an API call
     action: Mapped[str] = mapped_column(String(64))
     object_type: Mapped[str] = mapped_column(String(32))
     object_id: Mapped[int] = mapped_column()
@@ -82,3 +83,4 @@ class AuditEvent(db.Model):
     new: Mapped[dict | None] = mapped_column(JSON)
 
     actor: Mapped[StaffUser | None] = relationship()
+    token: Mapped["ApiToken | None"] = relationship()  # noqa: F821 - api.models

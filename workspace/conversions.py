@@ -13,7 +13,13 @@ from sqlalchemy.exc import IntegrityError
 from database import db, row_id
 from export.fates import adjustment_warnings, conversion_warnings
 from leads.conversion_rules import money
-from leads.conversions import conversion_problem, mark_converted, restate, retract
+from leads.conversions import (
+    conversion_problem,
+    mark_converted,
+    restate,
+    retract,
+    with_goal_defaults,
+)
 from leads.models import Conversion, Goal, Lead
 from staff.access import editors_only, login_required
 from staff.auth import local_time
@@ -30,12 +36,7 @@ def _conversion_values(goal: Goal) -> dict:
     values, errors = load_form(ConversionSchema(timezone=g.staff.timezone), request.form)
     if errors:
         raise ValidationError(errors)
-    if values["value"] is None:
-        values["value"] = goal.default_value
-    values["currency"] = values["currency"] or goal.default_currency
-    if values["value"] is not None and not values["currency"]:
-        raise ValidationError({"currency": ["Choose the currency of the value."]})
-    return values
+    return with_goal_defaults(values, goal)
 
 
 def _confirm_warnings(warnings: list[str], back: str):

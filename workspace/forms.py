@@ -5,56 +5,9 @@ from types import SimpleNamespace
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from export.platforms import goal_platforms
-from leads.conversion_rules import (
-    MAX_WINDOW_DAYS,
-    RuleError,
-    check_platform_name,
-    local_to_utc,
-    parse_currency,
-    parse_value,
-)
+from leads.conversion_rules import MAX_WINDOW_DAYS, RuleError, check_platform_name
+from leads.fields import Currency, LocalTime, Money
 from staff.fields import Text
-
-
-class Rule(fields.Field):
-    """A field read by one of the conversion rules, whose message says how to fix it."""
-
-    def __init__(self, parse, **kwargs):
-        super().__init__(**kwargs)
-        self.parse = parse
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        try:
-            return self.parse(str(value))
-        except RuleError as error:
-            raise ValidationError(str(error)) from error
-
-
-class Money(Rule):
-    """A value: a period, at most three decimals, within the platforms' range."""
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("error_messages", {"required": "Enter a number such as 1234.50."})
-        super().__init__(parse_value, **kwargs)
-
-
-class Currency(Rule):
-    """An ISO 4217 currency code."""
-
-    def __init__(self, **kwargs):
-        message = "Choose a currency from the list (an ISO 4217 code, such as USD)."
-        kwargs.setdefault("error_messages", {"required": message})
-        super().__init__(parse_currency, **kwargs)
-
-
-class LocalTime(fields.Field):
-    """A wall-clock time in the schema's time zone (the staff member's), read as UTC."""
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        try:
-            return local_to_utc(str(value), self.parent.timezone)
-        except RuleError as error:
-            raise ValidationError(str(error)) from error
 
 
 class PlatformName(Text):
