@@ -4,7 +4,7 @@ Emails match as Google normalises them for its hashes (any case; Gmail addresses
 without dots and +suffix), phones in E.164 (national numbers in the default country).
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from marshmallow import ValidationError
 from sqlalchemy import false
@@ -13,6 +13,7 @@ from werkzeug.exceptions import NotFound
 from capture.params import CLICK_ID_PARAMS
 from database import db
 from leads.contact import e164_phone, google_email, sha256_hex
+from leads.conversion_rules import to_second
 from leads.models import Lead, LeadClickId
 
 CLICK_ID_KEYS = tuple(param.name for param in CLICK_ID_PARAMS)
@@ -44,11 +45,12 @@ def matching_leads(key: str, value: str, default_country: str, limit: int = 100)
 
 def lead_for(key: str, value: str, converted_at: datetime, default_country: str) -> Lead:
     """Return the lead a conversion at `converted_at` belongs to: of several matching, the
-    latest that arrived before it. NotFound when none matches; ValidationError (on
-    converted_at) when none had arrived by then."""
+    latest that arrived before it (to the second, as entry compares). NotFound when none
+    matches; ValidationError (on converted_at) when none had arrived by then."""
     condition = lead_condition(key, value, default_country)
+    arrived_by = to_second(converted_at) + timedelta(seconds=1)
     lead = db.session.scalars(
-        db.select(Lead).where(condition, Lead.created_at <= converted_at)
+        db.select(Lead).where(condition, Lead.created_at < arrived_by)
         .order_by(Lead.created_at.desc(), Lead.id.desc()).limit(1)
     ).first()  # fmt: skip
     if lead is not None:

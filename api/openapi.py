@@ -12,7 +12,8 @@ REASONS = {
     404: "No such conversion, or no lead matches.",
     409: "The external_id names another lead, goal or time, or a retracted conversion.",
     415: "The body is not JSON.",
-    422: "Some fields need fixing (a message per field), or no platform would take it.",
+    422: "Some fields need fixing (a message per field), or no platform would take it; or "
+    "an external_id no conversion can have (over 200 characters, control characters).",
     429: "Too many calls with this token.",
     503: "The database is unreachable: nothing was saved.",
 }
@@ -101,12 +102,12 @@ def api_paths() -> dict:
             "get": _operation(
                 "Read a conversion, retracted ones too.",
                 "conversions",
-                {"200": _conversion("The conversion."), **_errors(401, 403, 404, 429, 503)},
+                {"200": _conversion("The conversion."), **_errors(401, 403, 404, 422, 429, 503)},
             ),  # fmt: skip
             "delete": _operation(
                 "Retract a conversion (again: unchanged).",
                 "conversions",
-                {"200": _conversion("Retracted."), **_errors(401, 403, 404, 429, 503)},
+                {"200": _conversion("Retracted."), **_errors(401, 403, 404, 422, 429, 503)},
             ),  # fmt: skip
         },
         "/api/v1/leads": {

@@ -42,6 +42,7 @@ HIGH_LIMITS = {
     "LEAD_QUARANTINE_LIMIT": "100000 per minute",
     "CLICK_RATE_LIMIT": "100000 per minute",
     "FEED_RATE_LIMIT": "100000 per minute",
+    "API_RATE_LIMIT": "100000 per minute",
 }
 FUZZ = settings(
     max_examples=120,

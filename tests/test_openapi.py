@@ -2,6 +2,7 @@
 answers as it says (schemathesis), on SQLite and PostgreSQL."""
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 import schemathesis
@@ -122,3 +123,29 @@ def test_a_feed_with_its_credentials_answers_as_described(app):
             headers={"Authorization": basic(user, password)}, checks=CONTRACT_CHECKS
         )
         assert response.status_code == status
+
+
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_the_api_with_a_token_answers_as_described(app, mode):
+    """Fuzz the conversions API with a valid token: never a 5xx, always as described."""
+    from api.models import ApiToken
+    from tests.conftest import Seed
+
+    Seed(app).goal("Signed contract", microsoft_hashed=True, google_enhanced=True)
+    app.test_client().post("/leads", json={"email": "ada@example.com"})
+    with app.app_context():
+        row, token = ApiToken.issue("Fuzz", ["conversions", "leads:read"], datetime.now(UTC), None)
+        db.session.add(row)
+        db.session.commit()
+    bearer = {"Authorization": f"Bearer {token}"}
+    for label, operation in operations(app).items():
+        if "/api/" not in label:
+            continue
+
+        @given(case=operation.as_strategy(mode))
+        @settings(max_examples=40, deadline=None, derandomize=True, database=None,
+                  suppress_health_check=list(HealthCheck))  # fmt: skip
+        def answers_as_described(case):
+            case.call_and_validate(headers=bearer, checks=CONTRACT_CHECKS)
+
+        answers_as_described()

@@ -24,6 +24,8 @@ PAGES = {
     "/staff/exports/excluded?goal=1&platform=google&code=no_key": "a:has-text('Lead #')",
     "/staff/exports/feeds": "button:has-text('Create feed')",
     "/staff/users/": "button:has-text('Create invitation link')",
+    "/staff/tokens/": "button:has-text('Create token')",
+    "/staff/conversions/import/": "button:has-text('Preview')",
     "/staff/audit/": "td:has-text('The command line')",
     "/staff/account": "button[type=submit]",
     "/staff/leads/999": "a:has-text('Back to the leads')",

@@ -51,7 +51,8 @@ def index():
 @roles_required("admin")
 def create():
     """Create a token; the page after shows it once."""
-    form = {"name": request.form.get("name", "").strip(), "scopes": request.form.getlist("scope")}
+    name = request.form.get("name", "").strip()
+    form = {"scopes": request.form.getlist("scope"), **({"name": name} if name else {})}
     try:
         data = TokenSchema().load(form)
     except ValidationError as error:
