@@ -14,7 +14,7 @@ from werkzeug.exceptions import Conflict
 
 from api.matching import lead_for
 from database import db, lock_row
-from export.fates import lead_standings
+from export.fates import standings
 from export.models import ExportedConversion, ExportFile
 from leads.conversions import mark_converted, restate, update_value, with_goal_defaults
 from leads.models import Conversion, Goal
@@ -25,6 +25,7 @@ class Outcome:
     conversion: Conversion
     created: bool = False
     changed: bool = False
+    standings: dict | None = None  # where a new conversion stands, as found when checking it
 
 
 def goal_named(name: str) -> Goal:
@@ -73,8 +74,8 @@ def put_conversion(external_id: str | None, data: dict, now: datetime, actor_id:
             if existing is None:
                 raise
         else:
-            refuse_if_no_platform_takes(conversion, now)
-            return Outcome(conversion, created=True, changed=True)
+            where = refuse_if_no_platform_takes(conversion, now)
+            return Outcome(conversion, created=True, changed=True, standings=where)
     return _bring_to(existing, lead.id, goal, values, now, actor_id)
 
 
@@ -108,10 +109,13 @@ def _exported(conversion: Conversion) -> bool:
     ))))  # fmt: skip
 
 
-def refuse_if_no_platform_takes(conversion: Conversion, now: datetime) -> None:
+def refuse_if_no_platform_takes(conversion: Conversion, now: datetime) -> dict:
     """Refuse a conversion that every platform of its goal would leave out for a reason
-    known now (when only some would, the answer's per-platform state says which)."""
-    standings = lead_standings(conversion.lead, now)[("conversion", conversion.id)]
-    if all(standing.state == "excluded" for standing in standings):
-        reasons = "; ".join(f"{s.platform.title}: {s.detail}" for s in standings)
+    known now (when only some would, the answer's per-platform state says which); return
+    where it stands."""
+    where = standings([conversion], now)
+    platforms = where[("conversion", conversion.id)]
+    if all(standing.state == "excluded" for standing in platforms):
+        reasons = "; ".join(f"{s.platform.title}: {s.detail}" for s in platforms)
         raise ValidationError({"platforms": [f"No platform would take it: {reasons}."]})
+    return where

@@ -12,7 +12,7 @@ from api.matching import CLICK_ID_KEYS, matching_leads
 from api.schemas import EXTERNAL_ID, ConversionBody
 from api.tokens import api_rate_limit, rate_limit_key, token_required
 from database import db
-from export.fates import lead_standings
+from export.fates import standings
 from extensions import limiter, public
 from leads.conversion_rules import decimals
 from leads.conversions import retract
@@ -60,7 +60,8 @@ def put_conversion(external_id: str):
         except Exception:
             db.session.rollback()
             raise
-    return conversion_answer(outcome.conversion), 201 if outcome.created else 200
+    answer = conversion_answer(outcome.conversion, outcome.standings)
+    return answer, 201 if outcome.created else 200
 
 
 @bp.get("/conversions/<path:external_id>")
@@ -119,13 +120,14 @@ def _amount(value, currency: str | None) -> str | None:
     return None if value is None else f"{value:.{decimals(value, currency)}f}"
 
 
-def conversion_answer(conversion: Conversion) -> dict:
-    """Return a conversion as the API answers it, with where it stands on each platform."""
-    standings = lead_standings(conversion.lead, _now())
+def conversion_answer(conversion: Conversion, where: dict | None = None) -> dict:
+    """Return a conversion as the API answers it, with where it stands on each platform
+    (`where`, when just found)."""
+    where = where or standings([conversion], _now())
 
     def platforms(subject: tuple) -> dict:
         return {s.platform.name: {"state": s.state, "detail": s.summary}
-                for s in standings.get(subject, [])}  # fmt: skip
+                for s in where.get(subject, [])}  # fmt: skip
 
     return {
         "id": conversion.id,

@@ -15,14 +15,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import capture_size, export, load, staff  # noqa: E402
+from bench import api, capture_size, export, load, staff  # noqa: E402
 from bench.common import Figure  # noqa: E402
 
-BENCHMARKS = {"capture_size": capture_size, "load": load, "staff": staff, "export": export}
+BENCHMARKS = {"capture_size": capture_size, "load": load, "api": api, "staff": staff,
+              "export": export}  # fmt: skip
 # What --quick passes to each benchmark's own command line.
 QUICK_ARGUMENTS = {
     "capture_size": [],
     "load": ["--seconds", "3"],
+    "api": ["--seconds", "3"],
     "staff": ["--leads", "100000", "--requests", "50"],
     "export": ["--sizes", "10000,100000"],
 }

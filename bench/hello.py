@@ -1,4 +1,5 @@
-"""The baseline for bench/load.py: hello-world Flask POST routes, nothing stored."""
+"""The baseline for bench/load.py and bench/api.py: hello-world Flask routes that parse the
+JSON body and answer, storing nothing."""
 
 import secrets
 
@@ -19,6 +20,13 @@ def register_click():
     """Parse the JSON body and answer as click registration does, storing nothing."""
     request.get_json()
     return "", 204
+
+
+@app.put("/api/v1/conversions/<external_id>")
+def put_conversion(external_id: str):
+    """Parse the JSON body and answer as the conversions API does, storing nothing."""
+    request.get_json()
+    return {"id": secrets.randbelow(2**31), "external_id": external_id}, 201
 
 
 @app.get("/healthz")

@@ -16,6 +16,7 @@ LANDING_URL = "https://www.example.com/landing?utm_source=bing"
 STORED_QUERIES = {
     "leads": "SELECT public_id FROM leads",
     "clicks": "SELECT click_id FROM clicks WHERE param = 'msclkid'",
+    "conversions": "SELECT CAST(id AS VARCHAR(20)) FROM conversions",
 }
 
 
@@ -30,6 +31,8 @@ class Post(NamedTuple):
     path: str
     body: dict
     sent_id: str | None = None
+    method: str = "POST"
+    headers: dict | None = None
 
 
 @dataclass
@@ -68,13 +71,14 @@ class Load:
 def send(connection: http.client.HTTPConnection, post: Post) -> tuple[int, str | None]:
     """Send one post; return its status (599: no answer) and the id it acknowledged."""
     try:
-        connection.request("POST", post.path, json.dumps(post.body), JSON_HEADERS)
+        headers = {**JSON_HEADERS, **(post.headers or {})}
+        connection.request(post.method, post.path, json.dumps(post.body), headers)
         response = connection.getresponse()
         payload = response.read()
     except (OSError, http.client.HTTPException):
         return 599, None
     if response.status == 201:
-        return 201, json.loads(payload).get("id")
+        return 201, str(json.loads(payload).get("id"))
     return response.status, post.sent_id if response.status == 204 else None
 
 
@@ -156,5 +160,5 @@ def stored_values(database_url: str, query: str) -> set[str]:
 
 def lost_posts(loads: dict, database_url: str) -> dict[str, int]:
     """Count, per kind, the acknowledged posts that are not in the database: must be 0."""
-    stored = {kind: stored_values(database_url, query) for kind, query in STORED_QUERIES.items()}
+    stored = {kind: stored_values(database_url, STORED_QUERIES[kind]) for kind in loads}
     return {kind: len(load.acknowledged - stored[kind]) for kind, load in loads.items()}

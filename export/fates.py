@@ -153,24 +153,25 @@ def _recorded(platform: Platform, subject_id: int, ledgers) -> Standing | None:
     return None
 
 
-def lead_standings(lead: Lead, now: datetime) -> dict[tuple, list[Standing]]:
-    """Return {("conversion"|"adjustment", id): [Standing per platform]} for a lead's page."""
-    goals = {c.id: c.goal for c in lead.conversions}
+def standings(conversions: list[Conversion], now: datetime) -> dict[tuple, list[Standing]]:
+    """Return {("conversion"|"adjustment", id): [Standing per platform]} for conversions
+    (a lead's, on its page; one, in an API answer)."""
+    goals = {c.id: c.goal for c in conversions}
     if not goals:
         return {}
-    conversions = _ledgers(ExportedConversion.conversion_id, ExcludedConversion.conversion_id,
-                           list(goals))  # fmt: skip
+    ledgers = _ledgers(ExportedConversion.conversion_id, ExcludedConversion.conversion_id,
+                       list(goals))  # fmt: skip
     adjustments = _ledgers(ExportedAdjustment.adjustment_id, ExcludedAdjustment.adjustment_id,
-                           [a.id for c in lead.conversions for a in c.adjustments])  # fmt: skip
-    standings: dict[tuple, list[Standing]] = {}
+                           [a.id for c in conversions for a in c.adjustments])  # fmt: skip
+    found: dict[tuple, list[Standing]] = {}
     for record in sources.conversions_by_id(list(goals)):
         goal = goals[record.id]
         for platform in goal_platforms(goal):
-            standing = _recorded(platform, record.id, conversions)
+            standing = _recorded(platform, record.id, ledgers)
             if standing is None:
                 [(_, kind, fate)] = decide_conversions(goal, platform, [record], now)
                 standing = _live_standing(platform, kind, fate)
-            standings.setdefault(("conversion", record.id), []).append(standing)
+            found.setdefault(("conversion", record.id), []).append(standing)
     platforms = {p.name: p for goal in goals.values() for p in goal_platforms(goal)}
     for platform in platforms.values():
         enabled = [i for i, goal in goals.items() if platform.goal_name(goal)]
@@ -179,5 +180,5 @@ def lead_standings(lead: Lead, now: datetime) -> dict[tuple, list[Standing]]:
             if standing is None:
                 [(_, kind, fate)] = decide_adjustments(platform, [record], now)
                 standing = _live_standing(platform, kind, fate)
-            standings.setdefault(("adjustment", record.id), []).append(standing)
-    return standings
+            found.setdefault(("adjustment", record.id), []).append(standing)
+    return found

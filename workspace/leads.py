@@ -18,8 +18,8 @@ from sqlalchemy.orm import selectinload
 
 from database import db
 from export.fates import (
-    lead_standings,
     release_exclusions,
+    standings,
 )
 from leads.conversion_rules import currencies, money
 from leads.models import STATUSES, Goal, Lead, LeadClickId
@@ -87,7 +87,7 @@ def detail_page(lead: Lead, errors: dict | None = None, form: dict | None = None
     return render_template(
         "workspace/detail.html", lead=lead, click_ids=click_ids, goals=_goals(),
         currencies=currencies(), now=_local_now(), errors=errors or {}, form=form or {},
-        events=events_for("lead", lead.id), standings=lead_standings(lead, _now()),
+        events=events_for("lead", lead.id), standings=standings(lead.conversions, _now()),
     ), status  # fmt: skip
 
 
