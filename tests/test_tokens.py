@@ -27,7 +27,7 @@ def test_a_token_is_shown_once_works_shows_its_last_use_and_is_revoked(app, staf
     assert token.startswith("clk_") and len(token) > 40
     listed = staff.client.get("/staff/tokens/")
     assert token not in listed.get_data(as_text=True)  # shown once: a reload does not show it
-    assert "HubSpot conversions" in text_of(listed) and "never" in text_of(listed)
+    assert "HubSpot may use conversions" in text_of(listed) and "never" in text_of(listed)
 
     bearer = {"Authorization": f"Bearer {token}"}
     assert app.test_client().get("/api/v1/conversions/x", headers=bearer).status_code == 404
