@@ -78,6 +78,8 @@ def register_blueprints(app: Flask) -> None:
     from export import cli as export_cli
     from export import feeds, pages
     from leads import views as lead_views
+    from privacy import cli as privacy_cli
+    from privacy import pages as privacy_pages
     from staff import access, audit, auth, users
     from staff import cli as staff_cli
 
@@ -87,7 +89,7 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (capture_views.bp, lead_views.bp, feeds.bp, openapi.bp, api_views.bp,
                       api_cli.bp, rejections.bp, auth.bp, users.bp, audit.bp, staff_cli.bp,
                       dashboard.bp, leads.bp, goals.bp, imports.bp, tokens.bp, export_cli.bp,
-                      pages.bp):  # fmt: skip
+                      pages.bp, privacy_pages.bp, privacy_cli.bp):  # fmt: skip
         app.register_blueprint(blueprint)
     app.before_request(access.load_signed_in_staff)
     app.after_request(no_sniffing)

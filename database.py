@@ -85,13 +85,15 @@ class UTCDateTime(TypeDecorator):
 
 @event.listens_for(Engine, "connect")
 def configure_sqlite(dbapi_connection, connection_record) -> None:
-    """Let SQLite readers and writers overlap, and wait rather than fail on a lock."""
+    """Let SQLite readers and writers overlap, wait rather than fail on a lock, and
+    overwrite deleted content (an erased lead's data must not linger in free pages)."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
 
 

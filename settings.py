@@ -24,6 +24,7 @@ def defaults(app: Flask) -> dict:
         "FEED_WINDOW_DAYS": 14,
         "FEED_RATE_LIMIT": "30 per minute",
         "API_RATE_LIMIT": "600 per minute",
+        "RETENTION_DAYS": 400,
         "RATELIMIT_STORAGE_URI": "memory://",
         "CLICK_RATE_LIMIT": "120 per minute",
         "LEAD_QUARANTINE_LIMIT": "10 per minute",
@@ -66,6 +67,7 @@ def configure(app: Flask, test_config: dict | None) -> None:
     config["ALLOWED_ORIGINS"] = parse_origins(config["ALLOWED_ORIGINS"])
     config["PROXY_COUNT"] = int(config["PROXY_COUNT"])
     config["FEED_WINDOW_DAYS"] = int(config["FEED_WINDOW_DAYS"])
+    config["RETENTION_DAYS"] = int(config["RETENTION_DAYS"])
     config["MAX_CONTENT_LENGTH"] = int(config["MAX_CONTENT_LENGTH"])
     production = config["ENVIRONMENT"] == "production"
     config["SESSION_COOKIE_SECURE"] = production

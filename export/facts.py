@@ -72,3 +72,4 @@ class AdjustmentFacts:
     conversion_exported_now: bool = False  # by the run deciding
     conversion_excluded: str | None = None  # why the conversion will never go out
     conversion_retracted: bool = False
+    lead_status: str = "new"

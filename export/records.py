@@ -75,6 +75,7 @@ class AdjustmentRecord:
     conversion_id: int
     converted_at: datetime
     lead_public_id: str
+    lead_status: str
     click_id: str | None
     conversion_retracted: bool
     exported_at: datetime | None = None
@@ -88,7 +89,7 @@ class AdjustmentRecord:
             conversion_file=self.exported_kind, conversion_exported_at=self.exported_at,
             conversion_exported_now=run_id is not None and self.exported_by_run == run_id,
             conversion_excluded=self.conversion_excluded,
-            conversion_retracted=self.conversion_retracted,
+            conversion_retracted=self.conversion_retracted, lead_status=self.lead_status,
         )  # fmt: skip
 
     def row(self, platform: Platform, kind: str, conversion_name: str) -> AdjustmentRow:

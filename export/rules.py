@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from export.facts import AdjustmentFacts, ConversionFacts
 from export.platforms import Platform
 from leads.conversion_rules import to_second
+from leads.models import ERASED
 
 PLATFORM_WINDOW = timedelta(days=90)  # a click older than this is never taken
 NIGHTLY = timedelta(days=1)  # how long a conversion may wait for the next run
@@ -25,6 +26,7 @@ WAITS = {
 # Why a row is excluded, by code: what the Exports page counts under each code.
 EXCLUSIONS = {
     "spam": "lead marked spam",
+    "erased": "lead's personal data erased",
     "retracted": "retracted before export",
     "duplicate": "same click ID, goal and time as another conversion",
     "currency": "currency the platform does not take",
@@ -78,6 +80,8 @@ def conversion_fate(platform: Platform, facts: ConversionFacts, option: bool, no
     """
     param, hashes = facts.key_param(platform), facts.hashes(platform)
     kind = _file(platform, option, param, hashes)
+    if facts.lead_status == ERASED:
+        return kind, excluded("erased", "the lead's personal data was erased")
     if not param and not (option and hashes):
         return kind, _no_key(platform, facts, option)
     if facts.lead_status == "spam":
@@ -159,6 +163,8 @@ def adjustment_fate(platform: Platform, facts: AdjustmentFacts,
 
 def _adjustment_rules(platform: Platform, kind: str, facts: AdjustmentFacts,
                       now: datetime) -> Fate:  # fmt: skip
+    if facts.lead_status == ERASED:
+        return excluded("erased", "the lead's personal data was erased")
     if facts.conversion_excluded:
         return excluded("not_exported", f"its conversion is excluded: {facts.conversion_excluded}")
     if facts.conversion_exported_at is None:

@@ -4,7 +4,7 @@ by ID, so memory stays flat at any volume."""
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, exists, func, select
+from sqlalchemy import ColumnElement, and_, exists, func, select
 from sqlalchemy.orm import aliased
 
 from capture.models import Click
@@ -135,6 +135,19 @@ def _not_excluded(excluded_key, subject_id, platform: str):
     return ~exists().where(ledger.platform == platform, excluded_key == subject_id)
 
 
+def unsettled(platform: Platform):
+    """Return the condition that no ledger holds a conversion for the platform: in no
+    written file, not excluded for good. It waits for a run (or the rule excludes it)."""
+    return and_(
+        ~exists().where(ExcludedConversion.conversion_id == Conversion.id,
+                        ExcludedConversion.platform == platform.name),
+        ~exists().where(ExportedConversion.conversion_id == Conversion.id,
+                        ExportedConversion.platform == platform.name,
+                        ExportedConversion.file_id == ExportFile.id,
+                        ExportFile.status == "written"),
+    )  # fmt: skip
+
+
 def undecided_conversions(goal_id: int, platform: str) -> Iterator[list[ConversionRecord]]:
     """Yield the goal's conversions neither in a file nor excluded for the platform."""
     excluded = ExcludedConversion.conversion_id
@@ -190,7 +203,7 @@ def adjustments_by_id(ids: Sequence[int], platform: Platform) -> list[Adjustment
     rows = db.session.execute(
         select(Adjustment.id, Adjustment.kind, Adjustment.value, Adjustment.currency,
                Adjustment.adjusted_at, Conversion.id, Conversion.converted_at, Lead.public_id,
-               key, retracted)
+               Lead.status, key, retracted)
         .join(Conversion, Conversion.id == Adjustment.conversion_id)
         .join(Lead, Lead.id == Conversion.lead_id)
         .where(Adjustment.id.in_(ids))

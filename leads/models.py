@@ -24,7 +24,8 @@ from capture.models import Click
 from database import UTCDateTime, db
 from leads.contact import search_words
 
-STATUSES = ("new", "spam", "quarantined")
+STATUSES = ("new", "spam", "quarantined")  # what staff may set
+ERASED = "erased"  # a lead whose personal data was erased: for good, never exported again
 MONEY = Numeric(15, 3)
 # Byte-order text on PostgreSQL, so that a prefix search is a range scan of the index.
 SEARCH_TEXT = String(254).with_variant(String(254, collation="C"), "postgresql")

@@ -28,6 +28,7 @@ PAGES = {
     "/staff/conversions/import/": "button:has-text('Preview')",
     "/staff/audit/": "td:has-text('The command line')",
     "/staff/account": "button[type=submit]",
+    "/staff/privacy/": "button:has-text('Find')",
     "/staff/leads/999": "a:has-text('Back to the leads')",
 }
 

@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import case, func, select
 
 from capture.models import Click
 from database import db
@@ -103,25 +103,12 @@ def _count_conversions(stages: dict, cohort) -> None:
             stages[platform, goal_id].excluded[code] += count
 
 
-def _unsettled(platform: Platform):
-    """Return whether no ledger holds the conversion for the platform: not in a written
-    file, not excluded for good."""
-    return and_(
-        ~exists().where(ExcludedConversion.conversion_id == Conversion.id,
-                        ExcludedConversion.platform == platform.name),
-        ~exists().where(ExportedConversion.conversion_id == Conversion.id,
-                        ExportedConversion.platform == platform.name,
-                        ExportedConversion.file_id == ExportFile.id,
-                        ExportFile.status == "written"),
-    )  # fmt: skip
-
-
 def _count_unsettled(stages: dict, goals: dict[int, Goal], cohort, now: datetime) -> None:
     """Decide the cohort's conversions no ledger holds yet with the export's rule: each
     waits for a run or will never be sent."""
     for platform in PLATFORMS.values():
         unsettled = db.session.execute(
-            _of_cohort(cohort, Conversion.id).where(_unsettled(platform))
+            _of_cohort(cohort, Conversion.id).where(sources.unsettled(platform))
         ).all()  # fmt: skip
         for goal_id, goal in goals.items():
             stage = stages.get((platform.name, goal_id))

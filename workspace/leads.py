@@ -22,7 +22,7 @@ from export.fates import (
     standings,
 )
 from leads.conversion_rules import currencies, money
-from leads.models import STATUSES, Goal, Lead, LeadClickId
+from leads.models import ERASED, STATUSES, Goal, Lead, LeadClickId
 from staff.access import editors_only, login_required
 from staff.audit import events_for, record
 from staff.confirm import confirmation_page, confirmed
@@ -97,6 +97,8 @@ def change_status(lead_id: int):
     """Release a quarantined lead, or mark a lead as spam (spam is never exported)."""
     lead = db.get_or_404(Lead, lead_id)
     status = request.form.get("status", "")
+    if lead.status == ERASED:
+        return detail_page(lead, {"status": ["An erased lead stays erased."]}, {}, 409)
     if status not in STATUSES:
         return detail_page(lead, {"status": ["Choose new, quarantined or spam."]}, {}, 422)
     if status == "spam" and not confirmed():
