@@ -70,6 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def register_blueprints(app: Flask) -> None:
     """Register every feature's blueprints."""
+    import metrics
     import openapi
     from api import cli as api_cli
     from api import views as api_views
@@ -86,10 +87,10 @@ def register_blueprints(app: Flask) -> None:
     # workspace.conversions adds its routes to the leads pages' blueprint.
     from workspace import conversions, dashboard, goals, imports, leads, tokens  # noqa: F401
 
-    for blueprint in (capture_views.bp, lead_views.bp, feeds.bp, openapi.bp, api_views.bp,
-                      api_cli.bp, rejections.bp, auth.bp, users.bp, audit.bp, staff_cli.bp,
-                      dashboard.bp, leads.bp, goals.bp, imports.bp, tokens.bp, export_cli.bp,
-                      pages.bp, privacy_pages.bp, privacy_cli.bp):  # fmt: skip
+    for blueprint in (capture_views.bp, lead_views.bp, feeds.bp, openapi.bp, metrics.bp,
+                      api_views.bp, api_cli.bp, rejections.bp, auth.bp, users.bp, audit.bp,
+                      staff_cli.bp, dashboard.bp, leads.bp, goals.bp, imports.bp, tokens.bp,
+                      export_cli.bp, pages.bp, privacy_pages.bp, privacy_cli.bp):  # fmt: skip
         app.register_blueprint(blueprint)
     app.before_request(access.load_signed_in_staff)
     app.after_request(no_sniffing)

@@ -193,6 +193,19 @@ def paths() -> dict:
             },
         ),
         "/openapi.json": get("This description.", {"200": answer("", "application/json")}),
+        "/metrics": get(
+            "Figures for Prometheus, when CLOSELOOP_METRICS_TOKEN or _NETWORKS is set.",
+            {
+                "200": answer("The Prometheus text format.", "text/plain"),
+                "401": {
+                    **answer("Wrong or missing token.", "application/json"),
+                    "headers": {"WWW-Authenticate": {"schema": TEXT}},
+                },
+                "403": answer("An address outside CLOSELOOP_METRICS_NETWORKS.", "application/json"),
+                "404": answer("Metrics are off.", "application/json"),
+            },
+            security=[{"token": []}, {}],
+        ),
     }
 
 

@@ -1,5 +1,6 @@
 """Configuration: defaults in code, overrides from CLOSELOOP_* environment variables."""
 
+import ipaddress
 import os
 import re
 
@@ -25,6 +26,8 @@ def defaults(app: Flask) -> dict:
         "FEED_RATE_LIMIT": "30 per minute",
         "API_RATE_LIMIT": "600 per minute",
         "RETENTION_DAYS": 400,
+        "METRICS_TOKEN": "",
+        "METRICS_NETWORKS": "",
         "RATELIMIT_STORAGE_URI": "memory://",
         "CLICK_RATE_LIMIT": "120 per minute",
         "LEAD_QUARANTINE_LIMIT": "10 per minute",
@@ -53,6 +56,12 @@ def parse_origins(value: str | list | tuple) -> tuple[str, ...]:
     return tuple(item.strip().rstrip("/").lower() for item in items if item.strip())
 
 
+def parse_networks(value: str | list | tuple) -> tuple:
+    """Return IP networks from a list or a comma- or space-separated string (127.0.0.1/32)."""
+    items = re.split(r"[\s,]+", value) if isinstance(value, str) else value
+    return tuple(ipaddress.ip_network(item.strip(), strict=False) for item in items if item.strip())
+
+
 def configure(app: Flask, test_config: dict | None) -> None:
     """Load defaults, then the environment (or the test mapping), and check them."""
     app.config.from_mapping(defaults(app))
@@ -68,6 +77,7 @@ def configure(app: Flask, test_config: dict | None) -> None:
     config["PROXY_COUNT"] = int(config["PROXY_COUNT"])
     config["FEED_WINDOW_DAYS"] = int(config["FEED_WINDOW_DAYS"])
     config["RETENTION_DAYS"] = int(config["RETENTION_DAYS"])
+    config["METRICS_NETWORKS"] = parse_networks(config["METRICS_NETWORKS"])
     config["MAX_CONTENT_LENGTH"] = int(config["MAX_CONTENT_LENGTH"])
     production = config["ENVIRONMENT"] == "production"
     config["SESSION_COOKIE_SECURE"] = production
