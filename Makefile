@@ -6,7 +6,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: demo test lint bench chromium
+.PHONY: demo test lint bench tools
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -20,10 +20,14 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-# Debian's Chromium: the browser tests drive it; nothing is downloaded by the test tools.
-chromium:
-	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && \
-		$(SUDO) apt-get install -y -qq chromium; }
+# Debian's packages the tests drive: Chromium (the browser tests; nothing is downloaded by
+# the test tools), nginx, systemd-analyze, sqlite3 and pg_dump (the operators' guide).
+TOOLS := chromium:chromium nginx:nginx-light systemd-analyze:systemd sqlite3:sqlite3 \
+	pg_dump:postgresql-client openssl:openssl
+tools:
+	@missing="$$(for tool in $(TOOLS); do PATH="$$PATH:/usr/sbin" command -v $${tool%%:*} \
+		>/dev/null || echo $${tool#*:}; done)"; [ -z "$$missing" ] || { \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $$missing; }
 
 DEMO_ADMIN ?= demo@closeloop.test
 DEMO_PASSWORD ?= demo-password-123
@@ -37,7 +41,7 @@ demo: $(VENV)/.runtime
 	@echo "Staff workspace: http://$(HOST):$(PORT)/staff/ ($(DEMO_ADMIN) / $(DEMO_PASSWORD))"
 	$(BIN)/flask --app app run --debug --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.dev chromium
+test: $(VENV)/.dev tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.dev
