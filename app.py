@@ -13,6 +13,7 @@ from werkzeug.routing import IntegerConverter
 import errors
 import settings
 from database import MAX_ID, db, render_migration_item
+from deadlines import watch_engine
 from extensions import csrf, limiter, migrate, public_marker
 
 
@@ -34,6 +35,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     db.init_app(app)
+    postgres = app.config["SQLALCHEMY_DATABASE_URI"].startswith(settings.POSTGRES_DRIVER)
+    if app.config["DATABASE_TIMEOUT"] and postgres:
+        with app.app_context():
+            watch_engine(db.engine, app.config["DATABASE_TIMEOUT"])
     migrate.init_app(
         app,
         db,

@@ -9,6 +9,7 @@ from flask import Flask
 DEV_SECRET_KEY = "dev-only-secret-change-me"  # noqa: S105 - refused in production
 POSTGRES_DRIVER = "postgresql+psycopg://"
 POSTGRES_CONNECT_TIMEOUT = 3
+REDIS_TIMEOUTS = {"socket_connect_timeout": 1, "socket_timeout": 1}
 
 
 def defaults(app: Flask) -> dict:
@@ -35,14 +36,27 @@ def defaults(app: Flask) -> dict:
         "HONEYPOT_FIELD": "_gotcha",
         "PROXY_COUNT": 0,
         "MAX_CONTENT_LENGTH": 64 * 1024,
+        # Seconds a web request waits for PostgreSQL (wsgi.py sets 3); 0: no limit, for
+        # `flask` commands such as the export, whose statements may take longer.
+        "DATABASE_TIMEOUT": 0,
     }
 
 
-def postgres_engine_options() -> dict:
-    """Return the engine options that let the service ride out a PostgreSQL restart."""
+def postgres_engine_options(timeout: float) -> dict:
+    """Return the engine options that let the service ride out a PostgreSQL restart, and,
+    with a `timeout` (the web's), give up on a slow or frozen server after that long."""
     # After a restart the pool holds dead connections: test each one before use. An
     # unreachable server must cost a request seconds, not a hung worker: give up connecting.
-    return {"pool_pre_ping": True, "connect_args": {"connect_timeout": POSTGRES_CONNECT_TIMEOUT}}
+    options = {"pool_pre_ping": True,
+               "connect_args": {"connect_timeout": POSTGRES_CONNECT_TIMEOUT}}  # fmt: skip
+    if timeout:
+        milliseconds = int(timeout * 1000)
+        options["pool_timeout"] = timeout  # every pooled connection busy that long: 503
+        # libpq's shortest; a frozen server costs it twice (sslmode=prefer tries SSL first).
+        options["connect_args"]["connect_timeout"] = 2
+        options["connect_args"]["options"] = (f"-c statement_timeout={milliseconds} "
+                                              f"-c lock_timeout={milliseconds}")  # fmt: skip
+    return options
 
 
 def database_uri(url: str) -> str:
@@ -71,12 +85,21 @@ def configure(app: Flask, test_config: dict | None) -> None:
         app.config.from_mapping(test_config)
     config = app.config
     config["SQLALCHEMY_DATABASE_URI"] = database_uri(config["DATABASE_URL"])
+    config["DATABASE_TIMEOUT"] = float(config["DATABASE_TIMEOUT"])
     if config["SQLALCHEMY_DATABASE_URI"].startswith(POSTGRES_DRIVER):
-        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", postgres_engine_options())
+        options = postgres_engine_options(config["DATABASE_TIMEOUT"])
+        config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", options)
     config["ALLOWED_ORIGINS"] = parse_origins(config["ALLOWED_ORIGINS"])
     config["PROXY_COUNT"] = int(config["PROXY_COUNT"])
     config["FEED_WINDOW_DAYS"] = int(config["FEED_WINDOW_DAYS"])
     config["RETENTION_DAYS"] = int(config["RETENTION_DAYS"])
+    if config["RATELIMIT_STORAGE_URI"].startswith(("redis://", "rediss://")):
+        # Counters only: while Redis is away each process counts alone (Flask-Limiter logs
+        # the switch and its return), and a paused Redis costs a request a second at most.
+        # A request caught at the switch, its counting half done, is not failed for it.
+        config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+        config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", REDIS_TIMEOUTS)
     config["METRICS_NETWORKS"] = parse_networks(config["METRICS_NETWORKS"])
     config["MAX_CONTENT_LENGTH"] = int(config["MAX_CONTENT_LENGTH"])
     production = config["ENVIRONMENT"] == "production"

@@ -191,3 +191,45 @@ def test_unanswering_postgres_costs_seconds_not_a_hung_worker():
         post.start()
         post.join(ANSWER_BOUND)
     assert answers == [503]
+
+
+def _cluster_processes(cluster: PrivatePostgres) -> list[int]:
+    """Return the postmaster's pid and its children's."""
+    postmaster = int((cluster.data / "postmaster.pid").read_text().split()[0])
+    children = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True,
+                              text=True, check=False).stdout.split()  # fmt: skip
+    return [postmaster, *map(int, children)]
+
+
+def test_a_frozen_postgres_costs_seconds_then_503_and_recovers(private_postgres):
+    """Every PostgreSQL process paused (SIGSTOP): the server enforces nothing, yet requests
+    and /healthz give up within the web's 3-second budget, and work again on SIGCONT."""
+    server = serve(private_postgres.url)
+    frozen = []
+    try:
+        warm = run_load(server.port, CLIENTS, 1, visitor_workload(), 10)  # pools filled
+        frozen = _cluster_processes(private_postgres)
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        started = time.monotonic()
+        with ThreadPoolExecutor(1) as pool:
+            health = pool.submit(server.health, 15)
+            loads = run_load(server.port, CLIENTS, 8, visitor_workload(), 15)
+            health_status = health.result()
+        assert time.monotonic() - started < 15
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+        frozen = []
+        assert server.wait_until_healthy(timeout=15), "/healthz never said 200 again"
+        after = run_load(server.port, CLIENTS, 2, visitor_workload(), 10)
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+        server.stop()
+    assert health_status == 503
+    assert statuses(loads) <= {201, 204, 503} and 503 in statuses(loads)
+    # A post may first wait for a worker thread that is itself spending its budget.
+    assert max(load.slowest for load in loads.values()) < 2 * 3 + 1
+    for load in (warm, loads, after):
+        assert lost_posts(load, private_postgres.url) == {"clicks": 0, "leads": 0}
+    assert statuses(after) == {201, 204}
