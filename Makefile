@@ -21,9 +21,10 @@ $(VENV)/.dev: requirements.txt requirements-dev.txt $(VENV)/.runtime
 	touch $@
 
 # Debian's packages the tests drive: Chromium (the browser tests; nothing is downloaded by
-# the test tools), nginx, systemd-analyze, sqlite3 and pg_dump (the operators' guide).
+# the test tools), nginx, systemd-analyze, sqlite3 and pg_dump (the operators' guide),
+# redis-server (the Redis fault tests).
 TOOLS := chromium:chromium nginx:nginx-light systemd-analyze:systemd sqlite3:sqlite3 \
-	pg_dump:postgresql-client openssl:openssl
+	pg_dump:postgresql-client openssl:openssl redis-server:redis-server
 tools:
 	@missing="$$(for tool in $(TOOLS); do PATH="$$PATH:/usr/sbin" command -v $${tool%%:*} \
 		>/dev/null || echo $${tool#*:}; done)"; [ -z "$$missing" ] || { \
