@@ -14,11 +14,10 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from api.matching import LEAD_KEYS
-from api.schemas import EXTERNAL_ID, ConversionBody
+from api.schemas import ConversionBody, read_external_id
 from api.upsert import put_conversion
 from database import db
 from leads.models import Conversion
-from staff.fields import Text
 
 COLUMNS = (*LEAD_KEYS, "goal", "converted_at", "value", "currency", "external_id")
 MAX_ROWS = 5_000
@@ -113,7 +112,7 @@ def _try(row: Row, seen: dict, timezone: str, default_country: str, now: datetim
     external_id = cells.pop("external_id", None)
     try:
         if external_id is not None:
-            external_id = Text(validate=EXTERNAL_ID).deserialize(external_id)
+            external_id = read_external_id(external_id)
         data = ConversionBody(timezone=timezone).load(cells)
     except ValidationError as error:
         row.problems = _messages(error.messages)

@@ -22,6 +22,14 @@ LEAD_KEY = validate.Length(min=1, max=500, error="Between 1 and 500 characters."
 ONE_LEAD = f"Name the lead with exactly one of {', '.join(LEAD_KEYS)}."
 
 
+def read_external_id(text: str) -> str:
+    """Return a CRM's id of a conversion (from an address or a file's column), checked."""
+    try:
+        return Text(validate=EXTERNAL_ID).deserialize(text)
+    except ValidationError as error:
+        raise ValidationError({"external_id": error.messages}) from None
+
+
 class ConversionTime(fields.Field):
     """An ISO 8601 time with an offset (Z counts); without one, in the schema's time zone
     when it has one (a CSV import in the staff member's zone), else refused."""

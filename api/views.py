@@ -9,7 +9,7 @@ from werkzeug.exceptions import BadRequest, NotFound
 
 from api import upsert
 from api.matching import CLICK_ID_KEYS, matching_leads
-from api.schemas import EXTERNAL_ID, ConversionBody
+from api.schemas import ConversionBody, read_external_id
 from api.tokens import api_rate_limit, rate_limit_key, token_required
 from database import db
 from export.fates import standings
@@ -17,7 +17,6 @@ from extensions import limiter, public
 from leads.conversion_rules import decimals
 from leads.conversions import retract
 from leads.models import Conversion, Lead
-from staff.fields import Text
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 limiter.limit(api_rate_limit, key_func=rate_limit_key)(bp)
@@ -28,20 +27,12 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _external_id(text: str) -> str:
-    """Check the id in the address as a body field would be checked."""
-    try:
-        return Text(validate=EXTERNAL_ID).deserialize(text)
-    except ValidationError as error:
-        raise ValidationError({"external_id": error.messages}) from None
-
-
 @bp.put("/conversions/<path:external_id>")
 @public()
 @token_required("conversions")
 def put_conversion(external_id: str):
     """Create the conversion the CRM knows by this id, or bring it to the body's value."""
-    external_id = _external_id(external_id)
+    external_id = read_external_id(external_id)
     body = request.get_json()
     if not isinstance(body, dict):
         raise ValidationError({"_schema": ["Send the conversion as a JSON object."]})
@@ -105,7 +96,7 @@ def leads():
 
 
 def _existing(external_id: str) -> Conversion:
-    conversion = upsert.by_external_id(_external_id(external_id))
+    conversion = upsert.by_external_id(read_external_id(external_id))
     if conversion is None:
         raise NotFound("No conversion has this external_id.")
     return conversion
