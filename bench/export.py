@@ -77,8 +77,9 @@ def seed(path: str, count: int) -> None:
             connection.executemany(
                 "INSERT INTO conversions (lead_id, goal_id, converted_at, value, currency,"
                 " created_at) VALUES (?, ?, ?, ?, 'USD', ?)",
-                [(n, n % GOALS + 1, created[i] + timedelta(days=2), f"{n % 5000}.5", now)
-                 for i, n in enumerate(ids)],
+                # Recorded by staff an hour after the sale, as over the months before a run.
+                [(n, n % GOALS + 1, created[i] + timedelta(days=2), f"{n % 5000}.5",
+                  created[i] + timedelta(days=2, hours=1)) for i, n in enumerate(ids)],
             )  # fmt: skip
     connection.execute("ANALYZE")
     connection.close()

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from database import db
-from export import sources
+from export import marks, sources
 from export.formats import FILE_KINDS
 from export.models import (
     ExcludedAdjustment,
@@ -47,7 +47,8 @@ def decide_adjustments(platform: Platform, batch: list[AdjustmentRecord], now: d
 
 def undecided_conversions(goal: Goal, platform: Platform, now: datetime) -> Iterator[Decided]:
     """Yield the conversions no ledger holds yet for the platform, decided now."""
-    for batch in sources.undecided_conversions(goal.id, platform.name):
+    start = marks.settled_below(goal.id, platform.name)
+    for batch in sources.undecided_conversions(goal.id, platform.name, start):
         yield from decide_conversions(goal, platform, batch, now)
 
 
@@ -96,6 +97,7 @@ def release_exclusions(lead: Lead) -> None:
             ExcludedConversion.code == "spam")  # fmt: skip
     released = set(db.session.scalars(select(ExcludedConversion.conversion_id).where(*spam)))
     db.session.execute(delete(ExcludedConversion).where(*spam))
+    marks.lower([c for c in lead.conversions if c.id in released])
     adjustments = [a.id for c in lead.conversions if c.id in released for a in c.adjustments]
     db.session.execute(delete(ExcludedAdjustment).where(
         ExcludedAdjustment.adjustment_id.in_(adjustments),

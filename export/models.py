@@ -109,6 +109,17 @@ class ExcludedAdjustment(db.Model):
     reason: Mapped[str] = mapped_column(String(255))
 
 
+class ExportMark(db.Model):
+    """How far a goal's conversions are settled on a platform: every conversion with a
+    smaller ID is in a file or excluded for good, so a run starts reading at this one."""
+
+    __tablename__ = "export_marks"
+
+    goal_id: Mapped[int] = mapped_column(ForeignKey("goals.id"), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    settled_below: Mapped[int] = mapped_column(Integer)
+
+
 class ExportLock(db.Model):
     """A lease held by the running export, renewed as it works; one row per lock name."""
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert, select, update
 
 from database import db
-from export import fates, lock, sources
+from export import fates, lock, marks, sources
 from export.facts import key_param
 from export.files import (
     ExportFailed,
@@ -130,9 +130,16 @@ def assign(run: ExportRun | None, goal: Goal, platform: Platform, now: datetime,
     nothing is written: the report only counts.
     """
     assigner = Assigner(run, goal, platform, report) if run else None
-    for batch in sources.undecided_conversions(goal.id, platform.name):
+    start, lowest_held = marks.settled_below(goal.id, platform.name), None
+    for batch in sources.undecided_conversions(goal.id, platform.name, start):
         decided = fates.decide_conversions(goal, platform, batch, now)
+        held = [record.id for record, _, fate in decided if fate.state == "held"]
+        if held and lowest_held is None:  # batches come in ID order
+            lowest_held = held[0]
         _ledger(assigner, report, decided, ExportedConversion, ExcludedConversion)
+    if assigner is not None:
+        marks.advance(goal.id, platform.name, start, lowest_held, now)
+        db.session.commit()
     for batch in sources.undecided_adjustments(goal.id, platform):
         decided = fates.decide_adjustments(platform, batch, now, run.id if run else None)
         _ledger(assigner, report, decided, ExportedAdjustment, ExcludedAdjustment)

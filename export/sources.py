@@ -148,10 +148,13 @@ def unsettled(platform: Platform):
     )  # fmt: skip
 
 
-def undecided_conversions(goal_id: int, platform: str) -> Iterator[list[ConversionRecord]]:
-    """Yield the goal's conversions neither in a file nor excluded for the platform."""
+def undecided_conversions(goal_id: int, platform: str,
+                          start: int = 0) -> Iterator[list[ConversionRecord]]:  # fmt: skip
+    """Yield the goal's conversions from ID `start` on neither in a file nor excluded for
+    the platform."""
     excluded = ExcludedConversion.conversion_id
-    undecided = (Conversion.goal_id == goal_id, _not_excluded(excluded, Conversion.id, platform))
+    undecided = (Conversion.goal_id == goal_id, Conversion.id >= start,
+                 _not_excluded(excluded, Conversion.id, platform))  # fmt: skip
     for page in _pages(select(Conversion.id).where(*undecided), Conversion.id):
         todo = _undecided(ExportedConversion.conversion_id, platform, page)
         if len(todo) == len(page):  # all new: the page is the range, cheaper to ask for
