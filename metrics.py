@@ -91,7 +91,6 @@ def _export_runs():
     last = db.session.scalar(select(func.max(ExportRun.finished_at))
                              .where(ExportRun.status == "finished"))  # fmt: skip
     if last is not None:
-        last = last.replace(tzinfo=UTC) if last.tzinfo is None else last
         yield GaugeMetricFamily("closeloop_last_good_export_timestamp_seconds",
                                 "When the last export run that finished well ended.",
                                 value=last.timestamp())  # fmt: skip

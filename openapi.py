@@ -9,7 +9,6 @@ from functools import lru_cache
 from flask import Blueprint
 from marshmallow import fields, validate
 
-from api.openapi import SECURITY_SCHEME, api_paths
 from capture.params import CLICK_ID_PARAMS, MAX_VALUE_LENGTH, PARAMS
 from capture.payload import FORM_TYPES
 from capture.schemas import LANDING_URL_MAX
@@ -90,10 +89,10 @@ def click_report() -> dict:
     }
 
 
-def errors(*codes: int) -> dict:
+def errors(*codes: int, reasons: dict = REASONS) -> dict:
     """Return error answers: JSON {code, status, message, errors}, or a page for browsers."""
     content = {"application/json": {"schema": ERROR}, "text/html": {"schema": TEXT}}
-    answers = {str(code): {"description": REASONS[code], "content": content} for code in codes}
+    answers = {str(code): {"description": reasons[code], "content": content} for code in codes}
     if 429 in codes:
         answers["429"]["headers"] = {"Retry-After": {"schema": {"type": "integer"}}}
     return answers
@@ -225,6 +224,8 @@ def get(summary: str, answers: dict, **more) -> dict:
 @lru_cache(maxsize=1)
 def public_api() -> dict:
     """Return the OpenAPI document of the public endpoints."""
+    from api.openapi import SECURITY_SCHEME, api_paths  # it builds on this module's parts
+
     return {
         "openapi": "3.0.3",
         "info": {"title": "Closeloop public API", "version": "1"},

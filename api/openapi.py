@@ -2,9 +2,8 @@
 
 from api.matching import LEAD_KEYS
 from api.models import SCOPES
+from openapi import TEXT, errors
 
-TEXT = {"type": "string"}
-ERROR = {"$ref": "#/components/schemas/Error"}
 REASONS = {
     400: "Malformed JSON, or a question the endpoint does not take.",
     401: "Missing, wrong or revoked token (WWW-Authenticate: Bearer).",
@@ -61,11 +60,7 @@ EXTERNAL_ID = {"name": "external_id", "in": "path", "required": True,
 
 
 def _errors(*codes: int) -> dict:
-    """Return the error answers: the one JSON error shape (a page for browsers)."""
-    content = {"application/json": {"schema": ERROR}, "text/html": {"schema": TEXT}}
-    answers = {str(code): {"description": REASONS[code], "content": content} for code in codes}
-    answers["429"]["headers"] = {"Retry-After": {"schema": TEXT}}
-    return answers
+    return errors(*codes, reasons=REASONS)
 
 
 def _conversion(description: str) -> dict:

@@ -48,9 +48,6 @@ def put_conversion(external_id: str):
             db.session.rollback()  # a call with the same id got there first: answer as it
             if attempt:
                 raise
-        except Exception:
-            db.session.rollback()
-            raise
     answer = conversion_answer(outcome.conversion, outcome.standings)
     return answer, 201 if outcome.created else 200
 

@@ -26,7 +26,7 @@ from export.rules import EXCLUSIONS
 from leads.models import Goal
 from staff.access import editors_only, login_required, roles_required
 from staff.audit import record
-from staff.confirm import confirmation_page, confirmed, show_once, shown_once
+from staff.confirm import revoke, show_once, shown_once
 
 bp = Blueprint("exports", __name__, url_prefix="/staff/exports", template_folder="templates")
 RUNS_SHOWN = 50
@@ -130,16 +130,8 @@ def add_feed():
 def revoke_feed(feed_id: int):
     """Stop a feed's credentials from working, for good."""
     feed = db.get_or_404(Feed, feed_id)
-    if feed.revoked_at is None and not confirmed():
-        return confirmation_page(
-            f"Revoke the feed {feed.platform}/{feed.slug}?",
-            ["Its user name and password stop working for good; the platform's scheduled "
-             "import fails until it is given a new feed."],
-            "Revoke", url_for("exports.feeds"),
-        )  # fmt: skip
-    if feed.revoked_at is None:
-        feed.revoked_at = datetime.now(UTC)
-        record("feed.revoke", "feed", feed.id, {"revoked": False}, {"revoked": True})
-        db.session.commit()
-        flash(f"Revoked the feed {feed.platform}/{feed.slug}.", "success")
-    return redirect(url_for("exports.feeds"))
+    return revoke(
+        feed, "feed", f"the feed {feed.platform}/{feed.slug}",
+        "Its user name and password stop working for good; the platform's scheduled import "
+        "fails until it is given a new feed.", url_for("exports.feeds"),
+    )  # fmt: skip

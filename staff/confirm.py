@@ -1,7 +1,12 @@
 """Ask before a destructive or doubtful action, without JavaScript, and show one-time
 secrets once without a re-post."""
 
-from flask import render_template, request, session
+from datetime import UTC, datetime
+
+from flask import flash, redirect, render_template, request, session
+
+from database import db
+from staff.audit import record
 
 
 def confirmed() -> bool:
@@ -28,3 +33,16 @@ def shown_once() -> tuple[str, str] | None:
     """Return the secret kept for this page, and forget it."""
     kept = session.pop("shown_once", None)
     return tuple(kept) if kept else None
+
+
+def revoke(row, object_type: str, title: str, consequence: str, back: str):
+    """Revoke a credential (a feed's, an API token) for good, once asked and confirmed:
+    set its revoked_at, audit it, say so, and go back."""
+    if row.revoked_at is None and not confirmed():
+        return confirmation_page(f"Revoke {title}?", [consequence], "Revoke", back)
+    if row.revoked_at is None:
+        row.revoked_at = datetime.now(UTC)
+        record(f"{object_type}.revoke", object_type, row.id, {"revoked": False}, {"revoked": True})
+        db.session.commit()
+        flash(f"Revoked {title}.", "success")
+    return redirect(back)

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, g, redirect, render_template, request, url_for
 from marshmallow import Schema, ValidationError, fields, validate, validates
 from werkzeug.datastructures import MultiDict
 
@@ -10,7 +10,8 @@ from api.models import SCOPES, ApiToken
 from database import db
 from staff.access import roles_required
 from staff.audit import record
-from staff.confirm import confirmation_page, confirmed, show_once, shown_once
+from staff.confirm import revoke as revoke_credential
+from staff.confirm import show_once, shown_once
 from staff.fields import Text
 
 bp = Blueprint("tokens", __name__, url_prefix="/staff/tokens", template_folder="templates")
@@ -71,16 +72,8 @@ def create():
 def revoke(token_id: int):
     """Stop a token from working, for good."""
     token = db.get_or_404(ApiToken, token_id)
-    if token.revoked_at is None and not confirmed():
-        return confirmation_page(
-            f"Revoke the API token {token.name}?",
-            ["Calls signed with it are refused from now on (401); whatever uses it needs a "
-             "new token."],
-            "Revoke", url_for("tokens.index"),
-        )  # fmt: skip
-    if token.revoked_at is None:
-        token.revoked_at = datetime.now(UTC)
-        record("token.revoke", "token", token.id, {"revoked": False}, {"revoked": True})
-        db.session.commit()
-        flash(f"Revoked the API token {token.name}.", "success")
-    return redirect(url_for("tokens.index"))
+    return revoke_credential(
+        token, "token", f"the API token {token.name}",
+        "Calls signed with it are refused from now on (401); whatever uses it needs a new "
+        "token.", url_for("tokens.index"),
+    )  # fmt: skip
