@@ -26,12 +26,20 @@ class BuiltScript:
     mtime: float
 
 
+def _regex_literal(pattern: str) -> str:
+    return "/" + pattern.replace("/", r"\/") + "/"
+
+
 def inject_registry(source: str) -> str:
-    """Replace the registry placeholders with the parameter registry."""
-    names = " ".join(param.name for param in PARAMS if not param.is_click_id)
-    click_ids = {param.name: [param.platform, param.pattern] for param in CLICK_ID_PARAMS}
+    """Replace the registry placeholders with every name, and each click ID's platform and rule."""
+    names = " ".join(param.name for param in PARAMS)
+    # Patterns as regular expression literals, which the script uses without RegExp().
+    click_ids = ",".join(
+        f"{json.dumps(param.name)}:[{json.dumps(param.platform)},{_regex_literal(param.pattern)}]"
+        for param in CLICK_ID_PARAMS
+    )
     return source.replace("__CLOSELOOP_NAMES__", json.dumps(names)).replace(
-        "__CLOSELOOP_CLICK_IDS__", json.dumps(click_ids, separators=(",", ":"))
+        "__CLOSELOOP_CLICK_IDS__", "{" + click_ids + "}"
     )
 
 
