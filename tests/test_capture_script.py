@@ -171,6 +171,14 @@ def test_inputs_are_matched_by_name_id_and_data_attribute(page, site, live_serve
     assert page.input_value("textarea").endswith(f"/landing?msclkid={MSCLKID}&gclid={GCLID}")
 
 
+def test_inputs_named_like_object_properties_are_left_alone(page, site, live_server):
+    body = '<input name="constructor" id="a"><input name="toString" id="b"><input id="msclkid">'
+    open_landing(page, site, live_server, f"?msclkid={MSCLKID}", body=body)
+    page.wait_for_function("document.getElementById('msclkid').value")
+    assert page.input_value("#a") == ""
+    assert page.input_value("#b") == ""
+
+
 # Imitates React's value tracker: an input event counts as a change only when the value
 # was set past the instance's own setter, as a user's typing would be.
 VALUE_TRACKER = """<script>

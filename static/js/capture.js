@@ -139,7 +139,8 @@
                 {type: 'hidden', name: name, value: missing[name]}));
             }
           }
-        } else if ((value = all[fieldName(element)]) && element.value != value) {
+        } else if (all.hasOwnProperty(value = fieldName(element)) && (value = all[value]) &&
+          element.value != value) {
           // Sets the value through the prototype's setter so that React-style inputs keep it.
           Object.getOwnPropertyDescriptor(Object.getPrototypeOf(element), 'value').set.call(element, value);
           element.dispatchEvent(new Event('input', {bubbles: true}));
