@@ -1,6 +1,7 @@
 """Recorded ad clicks: the trusted, server-side first-seen time of each click ID."""
 
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -20,7 +21,9 @@ class Click(db.Model):
     landing_url: Mapped[str | None] = mapped_column(String(2048))
 
 
-def insert_new_clicks(dialect: str, rows: list[dict]):
-    """Return an INSERT of the rows that skips click IDs already recorded."""
-    statement = upsert_insert(dialect, Click).values(rows)
+@cache
+def insert_new_clicks(dialect: str):
+    """Return an INSERT of clicks, rows given at execution, that skips click IDs already
+    recorded; one statement per dialect, compiled once."""
+    statement = upsert_insert(dialect, Click.__table__)
     return statement.on_conflict_do_nothing(index_elements=["param", "click_id"])

@@ -35,3 +35,6 @@ class ClickReportSchema(
         if not any(p.name in data for p in CLICK_ID_PARAMS):
             names = ", ".join(p.name for p in CLICK_ID_PARAMS)
             raise ValidationError(f"Send at least one click ID ({names}).", "_schema")
+
+
+CLICK_REPORT = ClickReportSchema()  # built once: loading leaves it unchanged

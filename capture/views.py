@@ -10,9 +10,9 @@ from capture.models import insert_new_clicks
 from capture.origins import request_origin_allowed
 from capture.params import PARAMS_BY_KEY, find_param
 from capture.payload import read_pairs
-from capture.schemas import ClickReportSchema
+from capture.schemas import CLICK_REPORT
 from capture.script import SOURCE, BuiltScript, build_script
-from database import db
+from database import db, writer_turn
 from extensions import limiter, public
 
 bp = Blueprint("capture", __name__)
@@ -61,7 +61,7 @@ def register_click():
     for name, value in read_pairs(request):
         param = find_param(str(name))
         report[param.name if param else name] = value
-    report = ClickReportSchema().load(report)
+    report = CLICK_REPORT.load(report)
     now = datetime.now(UTC)
     rows = [
         {
@@ -74,6 +74,8 @@ def register_click():
         for name, value in report.items()
         if name != "landing_url"
     ]
-    db.session.execute(insert_new_clicks(db.session.get_bind().dialect.name, rows))
-    db.session.commit()
+    with writer_turn():
+        connection = db.session.connection()
+        connection.execute(insert_new_clicks(connection.dialect.name), rows)
+        db.session.commit()
     return "", 204

@@ -22,7 +22,7 @@ from leads.contact import search_words
 from leads.conversions import mark_converted, restate, retract
 from leads.intake import click_id_rows, lead_values, store_lead
 from leads.models import Goal, Lead
-from leads.schemas import LeadSchema
+from leads.schemas import lead_schema
 from leads.submission import split_submission
 from staff.models import StaffUser
 
@@ -102,10 +102,10 @@ def _click(at: datetime, rng: random.Random) -> tuple[str, str] | None:
     else:
         param, platform = "gclid", "google"
         value = "Cj0KCQiA" + secrets.token_urlsafe(54)[:60]
-    db.session.execute(insert_new_clicks(db.engine.dialect.name, [
+    db.session.execute(insert_new_clicks(db.engine.dialect.name), [
         {"platform": platform, "param": param, "click_id": value, "first_seen": at,
          "landing_url": f"https://www.example.com/offer?{param}=…"}
-    ]))  # fmt: skip
+    ])  # fmt: skip
     db.session.commit()
     return param, value
 
@@ -125,12 +125,12 @@ def _lead(n: int, click_id, at: datetime, rng: random.Random) -> Lead:
         pairs.append(click_id)
     config = current_app.config
     submission = split_submission(pairs, config["HONEYPOT_FIELD"])
-    fields = LeadSchema(default_country=config["DEFAULT_COUNTRY"]).load(submission.fields)
+    fields = lead_schema(config["DEFAULT_COUNTRY"]).load(submission.fields)
     values = lead_values(fields, submission, config["DEFAULT_COUNTRY"])
     values["status"] = "spam" if n % 23 == 22 else "new"
-    lead, _ = store_lead(values, click_id_rows(submission.params), None,
-                         submission.fingerprint(), at)  # fmt: skip
-    return lead
+    public_id, _ = store_lead(values, click_id_rows(submission.params), None,
+                              submission.fingerprint(), at)  # fmt: skip
+    return db.session.execute(db.select(Lead).where(Lead.public_id == public_id)).scalar_one()
 
 
 def _convert(leads: list[Lead], signed: Goal, meeting: Goal, now: datetime, actor, rng) -> int:

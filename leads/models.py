@@ -101,9 +101,14 @@ def keep_search_words(mapper, connection, lead: Lead) -> None:
         return
     table = LeadSearchWord.__table__
     connection.execute(delete(table).where(table.c.lead_id == lead.id))
-    words = search_words(lead.name, lead.company)
+    words = search_word_rows(lead.id, lead.name, lead.company)
     if words:
-        connection.execute(insert(table), [{"lead_id": lead.id, "word": w} for w in words])
+        connection.execute(insert(table), words)
+
+
+def search_word_rows(lead_id: int, name: str | None, company: str | None) -> list[dict]:
+    """Return the search-word rows of a lead with this name and company (pure)."""
+    return [{"lead_id": lead_id, "word": word} for word in search_words(name, company)]
 
 
 class LeadClickId(db.Model):

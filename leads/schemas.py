@@ -1,5 +1,7 @@
 """Validation of a lead's own fields."""
 
+from functools import cache
+
 from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 from phonenumbers import SUPPORTED_REGIONS
 
@@ -62,3 +64,9 @@ class LeadSchema(Schema):
                 "Enter a phone number we can call, with its country code (+1 425 555 0100).",
                 "phone",
             )
+
+
+@cache
+def lead_schema(default_country: str) -> LeadSchema:
+    """Return the schema for a default country, built once: loading leaves it unchanged."""
+    return LeadSchema(default_country=default_country)

@@ -16,7 +16,7 @@ from errors import wants_json
 from extensions import limiter, public
 from leads.intake import click_id_rows, lead_values, store_lead
 from leads.redirects import safe_next_url
-from leads.schemas import LeadSchema
+from leads.schemas import lead_schema
 from leads.submission import split_submission
 
 bp = Blueprint("leads", __name__, template_folder="templates")
@@ -60,7 +60,7 @@ def create():
     key = storable_text(request.headers.get("Idempotency-Key", "")).strip()
     key = key or submission.submission_id
     form = {**submission.fields, "submission_id": key} if key else submission.fields
-    schema = LeadSchema(default_country=config["DEFAULT_COUNTRY"])
+    schema = lead_schema(config["DEFAULT_COUNTRY"])
     if submission.honeypot:
         # Answer a bot like a person; keep its post as spam only when it is a whole lead.
         count_rejection("leads.create", "honeypot")
@@ -71,10 +71,10 @@ def create():
     values = lead_values(fields, submission, config["DEFAULT_COUNTRY"])
     values["status"] = lead_status(submission.honeypot)
     values["origin"] = storable_text(request.headers.get("Origin") or "")[:255] or None
-    lead, replayed = store_lead(
+    public_id, replayed = store_lead(
         values, click_id_rows(submission.params), key, submission.fingerprint(), _now()
     )
-    return acknowledge(lead.public_id, submission.next_url, replayed)
+    return acknowledge(public_id, submission.next_url, replayed)
 
 
 def acknowledge(public_id: str, next_url: str | None, replayed: bool):

@@ -306,6 +306,15 @@ def test_search_and_filters(staff, searchable, args, expected):
     assert found == expected
 
 
+def test_a_posted_lead_is_found_by_words_of_its_name_and_company(staff, client):
+    client.post("/leads", json={"name": "Grace Hopper", "company": "Navy Labs",
+                                "email": "grace@example.com"})  # fmt: skip
+    staff.as_role("viewer")
+    for q in ("hopper", "NAVY", "gra"):
+        html = staff.client.get("/staff/leads/", query_string={"q": q}).get_data(as_text=True)
+        assert "Grace Hopper" in html, q
+
+
 @pytest.mark.parametrize(
     ("q", "expected"),
     [("lovelace", {"ada"}), ("LOVE", {"ada"}), ("Álv José", {"jose"}), ("jose bob", set())],
