@@ -23,7 +23,7 @@ BENCHMARKS = {"capture_size": capture_size, "load": load, "api": api, "staff": s
 # What --quick passes to each benchmark's own command line.
 QUICK_ARGUMENTS = {
     "capture_size": [],
-    "load": ["--seconds", "3"],
+    "load": ["--seconds", "3", "--rounds", "1"],
     "api": ["--seconds", "3"],
     "staff": ["--leads", "100000", "--requests", "50"],
     "export": ["--sizes", "10000,100000"],

@@ -9,6 +9,7 @@ settings and clients, run just before) and lost calls (acknowledged but not stor
 Run: .venv/bin/python bench/api.py [--seconds 10] [--clients 16]
 """
 
+import argparse
 import secrets
 import sys
 import tempfile
@@ -18,10 +19,19 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import Figure, Gunicorn, bench_environment, fresh_postgres, upgrade  # noqa: E402
-from bench.load import parser  # noqa: E402
 from bench.workload import Post, lost_posts, run_load  # noqa: E402
 
 LEADS = 500
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the command line: how long, how many clients, what gunicorn runs."""
+    options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    options.add_argument("--seconds", type=float, default=10)
+    options.add_argument("--clients", type=int, default=16)
+    options.add_argument("--workers", type=int, default=2)
+    options.add_argument("--threads", type=int, default=4)
+    return options
 
 
 def seed(database_url: str) -> tuple[str, list[str]]:
