@@ -7,7 +7,7 @@ cores to the servers. The baseline, a hello-world Flask app that parses the JSON
 answers without storing anything (bench/hello.py), runs with the same gunicorn settings;
 rounds alternate (baseline, SQLite, PostgreSQL, again) so that a slower moment of the
 machine falls on all of them. Prints, per target and kind of post, answered posts/s, p50
-and p99 latency, refused or failed posts, the ratio to the baseline, and lost posts:
+and p99 latency, refused posts and broken connections, the ratio to the baseline, and lost posts:
 acknowledged (2xx) minus the rows the round added, which must be 0.
 
 Run: .venv/bin/python bench/load.py [--seconds 10] [--rounds 3] [--connections 16]
@@ -53,14 +53,19 @@ class Load:
 
     seconds: float = 0.0
     answered: int = 0
-    failed: int = 0  # answered 4xx or 5xx, or lost to a socket error or timeout
+    refused: int = 0  # answered 4xx or 5xx
+    broken: int = 0  # connections that failed or timed out
     p50: list[float] = field(default_factory=list)  # per round, milliseconds
     p99: list[float] = field(default_factory=list)
     stored: int = 0
 
     @property
     def acknowledged(self) -> int:
-        return self.answered - self.failed
+        return self.answered - self.refused
+
+    @property
+    def failed(self) -> int:
+        return self.refused + self.broken
 
     @property
     def rate(self) -> float:
@@ -121,7 +126,8 @@ class Target:
         load = self.loads[kind]
         load.seconds += summary["seconds"]
         load.answered += summary["answered"]
-        load.failed += summary["refused"] + summary["socket_errors"]
+        load.refused += summary["refused"]
+        load.broken += summary["socket_errors"]
         load.p50.append(summary["p50_ms"])
         load.p99.append(summary["p99_ms"])
         load.stored += self.count(kind) - before if self.database_url else summary["answered"]
@@ -163,7 +169,8 @@ def figures(args) -> list[Figure]:
                 Figure("load", f"{kind}/s, {target.label}", load.rate, base.rate),
                 Figure("load", f"{label}, p50 ms (worst round)", worst(load.p50), worst(base.p50)),
                 Figure("load", f"{label}, p99 ms (worst round)", worst(load.p99), worst(base.p99)),
-                Figure("load", f"{label}, refused or failed", load.failed, must_be_zero=True),
+                Figure("load", f"{label}, refused (4xx, 5xx)", load.refused, must_be_zero=True),
+                Figure("load", f"{label}, connections broken", load.broken, must_be_zero=True),
                 Figure(
                     "load",
                     f"{label}, lost (acknowledged, not stored)",
@@ -180,8 +187,8 @@ def main() -> int:
         f"wrk, {args.connections} connections, {args.rounds} rounds of {args.seconds:.0f} s per "
         f"target and kind, gunicorn {args.workers} workers x {args.threads} threads"
     )
-    print(f"{'target':<12}{'kind':<8}{'posts/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'failed':>8}"
-          f"{'ratio':>8}{'lost':>6}")  # fmt: skip
+    print(f"{'target':<12}{'kind':<8}{'posts/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'refused':>8}"
+          f"{'broken':>7}{'ratio':>8}{'lost':>6}")  # fmt: skip
     targets = measure(args)
     baseline = targets[0]
     failed = False
@@ -190,7 +197,7 @@ def main() -> int:
             load = target.loads[kind]
             failed = failed or load.lost > 0 or load.failed > 0
             print(f"{target.label:<12}{kind:<8}{load.rate:>9.0f}{worst(load.p50):>9.1f}"
-                  f"{worst(load.p99):>9.1f}{load.failed:>8}"
+                  f"{worst(load.p99):>9.1f}{load.refused:>8}{load.broken:>7}"
                   f"{load.rate / baseline.loads[kind].rate:>8.2f}{load.lost:>6}")  # fmt: skip
     return 1 if failed else 0
 
