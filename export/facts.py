@@ -7,14 +7,15 @@ from datetime import datetime
 from export.platforms import Platform
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ClickId:
     value: str
     valid: bool
     first_seen: datetime | None  # when the capture script reported it, if it did
+    shared: bool = False  # another lead carries the same click ID on the platform
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ConversionFacts:
     """What the rules need to know about one conversion, stored or proposed."""
 
@@ -48,8 +49,11 @@ class ConversionFacts:
 
 def key_param(platform: Platform, click_ids: Mapping[str, ClickId]) -> str | None:
     """Return the parameter whose valid click ID keys a conversion on the platform."""
-    return next((p for p in platform.click_params
-                 if p in click_ids and click_ids[p].valid), None)  # fmt: skip
+    for param in platform.click_params:
+        click_id = click_ids.get(param)
+        if click_id is not None and click_id.valid:
+            return param
+    return None
 
 
 def sendable_hashes(platform: Platform, lead) -> bool:

@@ -70,7 +70,7 @@ def feed_text(feed: Feed, now: datetime) -> tuple[str, int]:
     kind = platform.feed_file(goal)
     since = now - timedelta(days=current_app.config["FEED_WINDOW_DAYS"])
     rows: deque = deque(maxlen=MAX_ROWS_PER_FILE)  # the newest, when there are more
-    for batch in sources.recent_conversions(goal.id, since):
+    for batch in sources.recent_conversions(goal.id, since, platform.name):
         for record, chosen, fate in decide_conversions(goal, platform, batch, now):
             if chosen == kind and fate.state == "out":
                 rows.append(record.row(platform, kind, platform.goal_name(goal)))

@@ -26,11 +26,12 @@ def file_rows(file: ExportFile) -> Iterator:
     """Yield a file's rows from the ledger, in ID order: the same bytes on every write."""
     platform = PLATFORMS[FILE_KINDS[file.kind].platform]
     if FILE_KINDS[file.kind].subject == "conversion":
-        batches = sources.conversions_in_file(file.id)
+        batches = sources.conversions_in_file(file.id, platform.name)
     else:
         batches = sources.adjustments_in_file(file.id, platform)
+    kind, name = file.kind, file.conversion_name  # read once: model attributes cost
     for batch in batches:
-        yield from (record.row(platform, file.kind, file.conversion_name) for record in batch)
+        yield from (record.row(platform, kind, name) for record in batch)
 
 
 def write_atomically(final: str, write) -> tuple[str, int]:

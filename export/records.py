@@ -10,7 +10,7 @@ from export.formats import AdjustmentRow, ConversionRow, order_id
 from export.platforms import Platform
 
 
-@dataclass
+@dataclass(slots=True)
 class ConversionRecord:
     """A conversion with its lead's keys and its value after any restatement."""
 

@@ -95,15 +95,23 @@ def file_path(run: ExportRun, goal: Goal, kind: str, part: int) -> str:
 
 
 class Assigner:
-    """Put rows into the run's files for one goal and platform, 100,000 rows a file."""
+    """Put rows into the run's files for one goal and platform, 100,000 rows a file.
+
+    Rows are counted here and stored on the files once a batch (count()): a model attribute
+    set for every row costs more than deciding the row.
+    """
 
     def __init__(self, run: ExportRun, goal: Goal, platform: Platform, report: Report):
         self.run, self.goal, self.platform, self.report = run, goal, platform, report
         self.current: dict[str, ExportFile] = {}
+        self.ids: dict[str, int] = {}
+        self.rows: dict[str, int] = {}
 
-    def file(self, kind: str) -> ExportFile:
-        current = self.current.get(kind)
-        if current is None or current.rows >= MAX_ROWS_PER_FILE:
+    def file_id(self, kind: str) -> int:
+        """Return the file the next row of a kind goes to; start a part when one is full."""
+        if self.rows.get(kind, MAX_ROWS_PER_FILE) >= MAX_ROWS_PER_FILE:
+            self.count()
+            current = self.current.get(kind)
             part = current.part + 1 if current else 1
             # Hashed columns on a click file (Microsoft's), when the goal uses them.
             hashed = kind == self.platform.click_file == self.platform.hashed_file and bool(
@@ -115,10 +123,15 @@ class Assigner:
                                  path=file_path(self.run, self.goal, kind, part))  # fmt: skip
             db.session.add(current)
             db.session.flush()
-            self.current[kind] = current
+            self.current[kind], self.ids[kind], self.rows[kind] = current, current.id, 0
             self.report.files.append(current)
-        current.rows += 1
-        return current
+        self.rows[kind] += 1
+        return self.ids[kind]
+
+    def count(self) -> None:
+        """Store each current file's row count on it."""
+        for kind, file in self.current.items():
+            file.rows = self.rows[kind]
 
 
 def assign(run: ExportRun | None, goal: Goal, platform: Platform, now: datetime,
@@ -161,15 +174,16 @@ def _ledger(assigner: Assigner | None, report: Report, decided, exported, exclud
         else:
             report.rows[kind] += 1
             if assigner is not None:
-                file = assigner.file(kind)
+                file_id = assigner.file_id(kind)
                 if (
                     kind == "google-clicks"
                     and key_param(assigner.platform, record.click_ids) != "gclid"
                 ):
-                    file.optional_columns = True  # the GBRAID and WBRAID columns
-                rows[exported].append({"platform": platform, key: record.id, "file_id": file.id})
+                    assigner.current[kind].optional_columns = True  # GBRAID and WBRAID columns
+                rows[exported].append({"platform": platform, key: record.id, "file_id": file_id})
     if assigner is None:
         return
+    assigner.count()
     for model, ledger in rows.items():
         if ledger:
             db.session.execute(insert(model.__table__), ledger)

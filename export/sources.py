@@ -1,10 +1,10 @@
 """Read conversions and adjustments as records (export/records.py), in batches keyset-paged
 by ID, so memory stays flat at any volume."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy import Row, and_, exists, func, null, select
 from sqlalchemy.orm import aliased
 
 from capture.models import Click
@@ -23,56 +23,73 @@ from export.records import AdjustmentRecord, ConversionRecord
 from leads.models import Adjustment, Conversion, Lead, LeadClickId
 
 BATCH_SIZE = 2000
+RECORD_COLUMNS = 13  # the query's first columns are a ConversionRecord's, then a click ID's
 
 
-def _conversion_query():
-    return (
+def _rows(query) -> Sequence[Row]:
+    """Run a query as Core, after the session's pending changes: plain rows, without the
+    ORM's work per row."""
+    db.session.flush()
+    return db.session.connection().execute(query).all()
+
+
+def _conversion_query(platform: str | None, to_decide: bool):
+    """Select conversions with their lead and the lead's click IDs (the platform's, when
+    one is named), one row per click ID, in ID order.
+
+    Rows to write, not to decide, leave out what only the rules read: when the lead
+    arrived, when its click was recorded, whether another lead shares the click ID.
+    """
+    of_lead = LeadClickId.lead_id == Conversion.lead_id
+    if platform:
+        of_lead = and_(of_lead, LeadClickId.platform == platform)
+    other = aliased(LeadClickId)
+    shared = exists().where(other.value == LeadClickId.value, other.id != LeadClickId.id,
+                            other.platform == LeadClickId.platform)  # fmt: skip
+    arrived, recorded = (Lead.created_at, Click.first_seen) if to_decide else (null(), null())
+    query = (
         select(Conversion.id, Conversion.converted_at, Conversion.value, Conversion.currency,
-               Lead.id, Lead.public_id, Lead.status, Lead.created_at, Lead.email_sha256_google,
+               Lead.id, Lead.public_id, Lead.status, arrived, Lead.email_sha256_google,
                Lead.email_sha256_microsoft, Lead.phone_sha256, Lead.ad_user_data,
-               Lead.ad_personalization)
+               Lead.ad_personalization,
+               LeadClickId.param, LeadClickId.value, LeadClickId.valid, recorded,
+               shared if to_decide else null())
         .join(Lead, Lead.id == Conversion.lead_id)
+        .outerjoin(LeadClickId, of_lead)
         .order_by(Conversion.id)
     )  # fmt: skip
+    return query.outerjoin(Click, Click.id == LeadClickId.click_ref) if to_decide else query
 
 
-def _among(column, ids) -> ColumnElement[bool]:
-    """Return a condition selecting at least the IDs: their range when they fill most of it
-    (cheaper to send than thousands of parameters; the caller drops the others), else a list.
-    """
-    low, high = min(ids), max(ids)
-    return column.between(low, high) if high - low < 4 * len(ids) else column.in_(ids)
+def _where(*conditions) -> Callable:
+    """Return a scope: what narrows a query of conversions to some of them."""
+    return lambda query: query.where(*conditions)
 
 
-def _complete(rows: Sequence) -> list[ConversionRecord]:
-    """Build records, with the latest restatement, retractions and click IDs of the batch."""
-    records = {row[0]: ConversionRecord(*row) for row in rows}
+def _complete(platform: str | None, scope: Callable,
+              to_decide: bool = True) -> list[ConversionRecord]:  # fmt: skip
+    """Return the records of the conversions a scope selects, with their latest restatement
+    and retraction, and their lead's click IDs (the platform's, when one is named)."""
+    records: dict[int, ConversionRecord] = {}
+    for row in _rows(scope(_conversion_query(platform, to_decide))):
+        if (record := records.get(row[0])) is None:
+            record = records[row[0]] = ConversionRecord(*row[:RECORD_COLUMNS])
+        if (param := row[RECORD_COLUMNS]) is not None:
+            record.click_ids[param] = ClickId(*row[RECORD_COLUMNS + 1 :])
     if not records:
         return []
-    adjustments = db.session.execute(
+    adjustments = _rows(scope(
         select(Adjustment.conversion_id, Adjustment.kind, Adjustment.value, Adjustment.currency)
-        .where(_among(Adjustment.conversion_id, records))
+        .join(Conversion, Conversion.id == Adjustment.conversion_id)
         .order_by(Adjustment.adjusted_at, Adjustment.id)
-    )
+    ))  # fmt: skip
     for conversion_id, kind, value, currency in adjustments:
-        if (record := records.get(conversion_id)) is None:
+        if (record := records.get(conversion_id)) is None:  # committed since the first read
             continue
         if kind == "retract":
             record.retracted = True
         else:
             record.value, record.currency = value, currency
-    by_lead: dict[int, list[ConversionRecord]] = {}
-    for record in records.values():
-        by_lead.setdefault(record.lead_id, []).append(record)
-    click_ids = db.session.execute(
-        select(LeadClickId.lead_id, LeadClickId.param, LeadClickId.value, LeadClickId.valid,
-               Click.first_seen)
-        .outerjoin(Click, Click.id == LeadClickId.click_ref)
-        .where(LeadClickId.lead_id.in_(by_lead))
-    )  # fmt: skip
-    for lead_id, param, value, valid, first_seen in click_ids:
-        for record in by_lead[lead_id]:
-            record.click_ids[param] = ClickId(value, valid, first_seen)
     return list(records.values())
 
 
@@ -81,25 +98,19 @@ def earlier_duplicates(goal_id: int, platform: Platform,
     """Return {conversion ID: the first conversion of the goal with its click ID and time}.
 
     Two leads can carry the same click ID (one visitor, two forms); the platforms take one
-    conversion per click ID, goal and time.
+    conversion per click ID, goal and time. Only click IDs read as shared are looked up.
     """
-    keys = {record.id: (record.click_ids[param].value, record.converted_at)
-            for record in records if (param := key_param(platform, record.click_ids))}  # fmt: skip
-    shared = db.session.scalars(
-        select(LeadClickId.value)
-        .where(LeadClickId.platform == platform.name,
-               LeadClickId.value.in_({value for value, _ in keys.values()}))
-        .group_by(LeadClickId.value)
-        .having(func.count() > 1)
-    ).all() if keys else []  # fmt: skip
-    if not shared:
+    keys = {record.id: (click_id.value, record.converted_at) for record in records
+            if (param := key_param(platform, record.click_ids))
+            and (click_id := record.click_ids[param]).shared}  # fmt: skip
+    if not keys:
         return {}
     firsts = db.session.execute(
         select(LeadClickId.value, Conversion.converted_at, func.min(Conversion.id))
         .join(Conversion, Conversion.lead_id == LeadClickId.lead_id)
         .where(Conversion.goal_id == goal_id, LeadClickId.platform == platform.name,
                LeadClickId.valid.is_(True),
-               LeadClickId.value.in_(shared))
+               LeadClickId.value.in_({value for value, _ in keys.values()}))
         .group_by(LeadClickId.value, Conversion.converted_at)
     )  # fmt: skip
     first = {(value, converted_at): first_id for value, converted_at, first_id in firsts}
@@ -113,11 +124,9 @@ def _pages(query, key) -> Iterator[list[int]]:
     the database's statistics are, while the ledger grows under a run.
     """
     after = 0
-    while page := db.session.scalars(
-        query.where(key > after).order_by(key).limit(BATCH_SIZE)
-    ).all():
-        after = page[-1]
-        yield page
+    while page := _rows(query.where(key > after).order_by(key).limit(BATCH_SIZE)):
+        after = page[-1][0]
+        yield [row[0] for row in page]
 
 
 def _undecided(exported_key, platform: str, ids: list[int]) -> list[int]:
@@ -129,10 +138,10 @@ def _undecided(exported_key, platform: str, ids: list[int]) -> list[int]:
     return [i for i in ids if i not in done]
 
 
-def _not_excluded(excluded_key, subject_id, platform: str):
-    """Return a condition: the excluded ledger does not hold the row (a primary-key probe)."""
-    ledger = excluded_key.class_
-    return ~exists().where(ledger.platform == platform, excluded_key == subject_id)
+def _not_in(ledger_key, subject_id, platform: str):
+    """Return a condition: the ledger does not hold the row (a primary-key probe)."""
+    ledger = ledger_key.class_
+    return ~exists().where(ledger.platform == platform, ledger_key == subject_id)
 
 
 def unsettled(platform: Platform):
@@ -152,43 +161,37 @@ def undecided_conversions(goal_id: int, platform: str,
                           start: int = 0) -> Iterator[list[ConversionRecord]]:  # fmt: skip
     """Yield the goal's conversions from ID `start` on neither in a file nor excluded for
     the platform."""
-    excluded = ExcludedConversion.conversion_id
     undecided = (Conversion.goal_id == goal_id, Conversion.id >= start,
-                 _not_excluded(excluded, Conversion.id, platform))  # fmt: skip
+                 _not_in(ExcludedConversion.conversion_id, Conversion.id, platform))  # fmt: skip
+    not_filed = _not_in(ExportedConversion.conversion_id, Conversion.id, platform)
     for page in _pages(select(Conversion.id).where(*undecided), Conversion.id):
-        todo = _undecided(ExportedConversion.conversion_id, platform, page)
-        if len(todo) == len(page):  # all new: the page is the range, cheaper to ask for
-            in_page = Conversion.id.between(page[0], page[-1])
-            yield _complete(db.session.execute(
-                _conversion_query().where(*undecided, in_page)
-            ).all())  # fmt: skip
-        elif todo:
-            yield conversions_by_id(todo)
+        # The page is the range of IDs with these conditions: cheaper to ask for than a list.
+        in_page = Conversion.id.between(page[0], page[-1])
+        if records := _complete(platform, _where(*undecided, not_filed, in_page)):
+            yield records
 
 
-def recent_conversions(goal_id: int, since: datetime) -> Iterator[list[ConversionRecord]]:
+def recent_conversions(goal_id: int, since: datetime,
+                       platform: str) -> Iterator[list[ConversionRecord]]:  # fmt: skip
     """Yield the goal's conversions at or after `since`, exported or not, in ID order."""
-    recent = select(Conversion.id).where(Conversion.goal_id == goal_id,
-                                         Conversion.converted_at >= since)  # fmt: skip
-    for page in _pages(recent, Conversion.id):
-        yield conversions_by_id(page)
+    recent = (Conversion.goal_id == goal_id, Conversion.converted_at >= since)
+    for page in _pages(select(Conversion.id).where(*recent), Conversion.id):
+        yield _complete(platform, _where(*recent, Conversion.id.between(page[0], page[-1])))
 
 
-def conversions_in_file(file_id: int) -> Iterator[list[ConversionRecord]]:
-    """Yield the conversions the ledger put in a file, in ID order."""
+def conversions_in_file(file_id: int, platform: str) -> Iterator[list[ConversionRecord]]:
+    """Yield the conversions the ledger put in a file, in ID order: records to write, not
+    to decide (see _conversion_query)."""
     key = ExportedConversion.conversion_id
     in_file = ExportedConversion.file_id == file_id
     for page in _pages(select(key).where(in_file), key):
-        # The page is the file's rows in a range of IDs: cheaper to ask for than a list.
-        yield _complete(db.session.execute(
-            _conversion_query().join(ExportedConversion, key == Conversion.id)
-            .where(in_file, key.between(page[0], page[-1]))
-        ).all())  # fmt: skip
+        in_page = select(key).where(in_file, key.between(page[0], page[-1]))
+        yield _complete(platform, _where(Conversion.id.in_(in_page)), to_decide=False)
 
 
 def conversions_by_id(ids: Sequence[int]) -> list[ConversionRecord]:
     """Return the records of the given conversions, in ID order."""
-    return _complete(db.session.execute(_conversion_query().where(Conversion.id.in_(ids))).all())
+    return _complete(None, _where(Conversion.id.in_(ids)))
 
 
 def adjustments_by_id(ids: Sequence[int], platform: Platform) -> list[AdjustmentRecord]:
@@ -240,7 +243,7 @@ def undecided_adjustments(goal_id: int, platform: Platform) -> Iterator[list[Adj
         select(Adjustment.id)
         .join(Conversion, Conversion.id == Adjustment.conversion_id)
         .where(Conversion.goal_id == goal_id,
-               _not_excluded(ExcludedAdjustment.adjustment_id, Adjustment.id, platform.name))
+               _not_in(ExcludedAdjustment.adjustment_id, Adjustment.id, platform.name))
     )  # fmt: skip
     for page in _pages(goal_adjustments, Adjustment.id):
         if todo := _undecided(ExportedAdjustment.adjustment_id, platform.name, page):
