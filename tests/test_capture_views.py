@@ -2,8 +2,10 @@
 
 import gzip
 import json
+from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import text
 
 from capture.models import Click
 from capture.script import GZIP_BUDGET
@@ -64,6 +66,19 @@ def test_click_is_recorded_with_platform_time_and_landing_url(app, client, post)
     assert (click.platform, click.param, click.click_id) == ("microsoft", "msclkid", MSCLKID)
     assert click.landing_url == LANDING
     assert click.first_seen.tzinfo is not None
+
+
+def test_every_click_id_of_a_report_is_recorded_with_the_same_time(app, client):
+    before = datetime.now(UTC)
+    report = {"msclkid": MSCLKID, "gclid": GCLID, "landing_url": LANDING}
+    client.post("/capture/clicks", data=report)
+    recorded = clicks(app)
+    assert {(c.param, c.click_id, c.landing_url) for c in recorded} == {
+        ("msclkid", MSCLKID, LANDING), ("gclid", GCLID, LANDING)}  # fmt: skip
+    assert before <= recorded[0].first_seen <= datetime.now(UTC)
+    with app.app_context():  # stored alike, as the export's SQL compares them
+        stored = db.session.scalars(text("SELECT first_seen FROM clicks")).all()
+    assert stored[0] == stored[1]
 
 
 def test_click_id_is_recorded_once_and_keeps_its_first_time(app, client):
