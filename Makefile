@@ -49,7 +49,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Every benchmark (about 5 minutes on 2 cores), then one table of their figures. Needs the
+# Every benchmark (about 10 minutes on 2 cores), then one table of their figures. Needs the
 # PostgreSQL of `make test`; BENCH_ARGS=--quick shortens each run for a smoke test.
 bench: $(VENV)/.runtime
 	$(BIN)/python -m bench.all $(BENCH_ARGS)

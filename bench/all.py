@@ -1,6 +1,6 @@
 """Run every benchmark and print one table: benchmark, figure, value, baseline, ratio.
 
-Each benchmark runs with its own defaults, about 5 minutes in all on a 2-core machine;
+Each benchmark runs with its own defaults, about 10 minutes in all on a 2-core machine;
 `--quick` shortens each (fewer seconds, leads and conversions) to about a minute, for a
 smoke test. Progress goes to stderr, the table to stdout.
 
