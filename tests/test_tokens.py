@@ -62,10 +62,10 @@ def test_only_admins_manage_tokens(staff):
 
 
 def test_what_a_token_changes_is_audited_under_its_name(app, staff):
-    now = datetime.now(UTC).replace(microsecond=0)
     Seed(app).goal("Signed contract", microsoft_hashed=True, google_enhanced=True)
     client = app.test_client()
     lead = client.post("/leads", json={"email": "ada@example.com"}).get_json()["id"]
+    now = datetime.now(UTC).replace(microsecond=0)  # after the lead arrived, to the second
     staff.as_role("admin")
     token = create_token(staff, "Pipedrive")
     put = client.put("/api/v1/conversions/deal-7", headers={"Authorization": f"Bearer {token}"},
