@@ -1,6 +1,7 @@
 -- wrk script for bench/load.py: every request is a new visitor, with click IDs no other
 -- request carries. Arguments: the kind of post (clicks or leads) and a run tag (8 hex).
--- done() prints one JSON line: requests answered, 2xx among them, errors, latencies (µs).
+-- done() prints one JSON line: posts answered, those refused (4xx, 5xx), broken connections,
+-- the seconds it ran, and p50 and p99 latency in milliseconds.
 
 local threads = {}
 
