@@ -106,16 +106,19 @@ def configure_sqlite(dbapi_connection, connection_record) -> None:
 # paths queue instead: the threads of a process on a lock, the processes on a file lock beside
 # the database, and each wakes as soon as the one before commits.
 _SQLITE_WRITER = threading.Lock()
-_queue_files: dict[tuple[int, str], int] = {}  # (process id, database): open descriptor
+_queue_file_open: dict = {}  # the process's one open queue file: {"key": (pid, path), "fd": n}
 
 
 def _queue_file(path: str) -> int:
-    """Return this process's descriptor of the database's queue file (a process forked from
-    another must not share the parent's: flock would see one owner)."""
+    """Return this process's descriptor of the database's queue file, one open at a time (a
+    process forked from another must not use the parent's: flock would see one owner)."""
     key = (os.getpid(), path)
-    if key not in _queue_files:
-        _queue_files[key] = os.open(path + "-writers", os.O_RDWR | os.O_CREAT, 0o600)
-    return _queue_files[key]
+    if _queue_file_open.get("key") != key:
+        if "fd" in _queue_file_open:
+            os.close(_queue_file_open["fd"])
+        descriptor = os.open(path + "-writers", os.O_RDWR | os.O_CREAT, 0o600)
+        _queue_file_open.update(key=key, fd=descriptor)
+    return _queue_file_open["fd"]
 
 
 @contextmanager
