@@ -14,7 +14,6 @@ import cProfile
 import os
 import pstats
 import re
-import secrets
 import sys
 import tempfile
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, bench_environment, fresh_postgres, upgrade  # noqa: E402
-from bench.workload import LANDING_URL  # noqa: E402
+from bench.workload import visitor_workload  # noqa: E402
 
 # Parts of the stack, by the first pattern a function's file matches.
 PARTS = [
@@ -38,34 +37,34 @@ PARTS = [
 ]
 
 
-def post(client, kind: str, run: str, number: int) -> int:
-    ids = {"msclkid": f"{run}{number:024x}", "gclid": f"Cj0KCQ-{run}-{number}"}
-    if kind == "clicks":
-        return client.post("/capture/clicks", json={**ids, "landing_url": LANDING_URL}).status_code
-    return client.post("/leads", json={
-        **ids, "name": f"Bench Visitor {number}", "email": f"visitor{number}@example.com",
-        "phone": "+1 425 555 0100", "utm_source": "bing", "landing_url": LANDING_URL,
-        "submission_id": f"{run}-{number}",
-    }).status_code  # fmt: skip
+def posts_of(kind: str):
+    """Return a function that sends the n-th post of a kind, as a new visitor each time."""
+    next_post, second = visitor_workload(), kind == "leads"  # a visit's click, then its lead
+
+    def send(client, number: int) -> int:
+        post = next_post(0, 2 * number + second)
+        return client.post(post.path, json=post.body).status_code
+
+    return send
 
 
 def cpu_per_post(app, kind: str, posts: int) -> float:
     """Return the process CPU microseconds per post, the best of three runs."""
     client, best = app.test_client(), float("inf")
     for _ in range(3):
-        run, started = secrets.token_hex(4), time.process_time()
+        send, started = posts_of(kind), time.process_time()
         for number in range(posts):
-            assert post(client, kind, run, number) in (201, 204)
+            assert send(client, number) in (201, 204)
         best = min(best, (time.process_time() - started) / posts * 1e6)
     return best
 
 
 def parts(app, kind: str, posts: int) -> Counter:
     """Return the profiled self time per post of each part of the stack, in microseconds."""
-    client, run, profile = app.test_client(), secrets.token_hex(4), cProfile.Profile()
+    client, send, profile = app.test_client(), posts_of(kind), cProfile.Profile()
     profile.enable()
     for number in range(posts):
-        post(client, kind, run, number)
+        send(client, number)
     profile.disable()
     times = Counter()
     for (path, _, name), (_, _, self_time, _, _) in pstats.Stats(profile).stats.items():
