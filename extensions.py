@@ -3,12 +3,64 @@
 Blueprints import them from this module, never from the factory module.
 """
 
+import threading
+import time
 from dataclasses import dataclass
 
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
+from limits.storage import MemoryStorage
+
+SWEEP_EVERY = 1.0  # seconds between two sweeps of the expired in-memory counters
+
+
+class MemoryCounters(MemoryStorage):
+    """limits' in-memory counters (`memory://`, the default), swept without a thread.
+
+    limits' own storage drops expired counters from a timer thread that the next count starts
+    once the last one has ended: a new thread every 10 ms of a busy process, and two requests
+    counting at that moment can both start the same one; the second fails with RuntimeError,
+    a visitor's click or lead answered 500. Here the count that finds a sweep due does it,
+    at most once a second. Registered under limits' scheme, it is what `memory://` makes.
+    """
+
+    STORAGE_SCHEME = ["memory"]
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self.timer.cancel()  # the one MemoryStorage starts itself
+        self.sweeping = threading.Lock()
+        self.swept = time.monotonic()
+
+    def _MemoryStorage__schedule_expiry(self) -> None:
+        """Replace MemoryStorage's private timer start, which each count calls."""
+        now = time.monotonic()
+        if now - self.swept < SWEEP_EVERY or not self.sweeping.acquire(blocking=False):
+            return
+        try:
+            self.swept = now
+            self.sweep(time.time())  # limits keeps expiries in wall-clock time
+        finally:
+            self.sweeping.release()
+
+    def sweep(self, now: float) -> None:
+        """Drop the counters and moving-window entries that expired by `now`."""
+        for key, expiry in list(self.expirations.items()):
+            if expiry <= now:
+                self.storage.pop(key, None)
+                self.expirations.pop(key, None)
+                self.locks.pop(key, None)
+        for key in list(self.events):
+            with self.locks[key]:
+                kept = [event for event in self.events.get(key, ()) if event.expiry > now]
+                if kept:
+                    self.events[key] = kept
+                else:
+                    self.events.pop(key, None)
+                    self.locks.pop(key, None)
+
 
 migrate = Migrate()
 limiter = Limiter(get_remote_address)
