@@ -35,7 +35,8 @@ class MemoryCounters(MemoryStorage):
         self.swept = time.monotonic()
 
     def _MemoryStorage__schedule_expiry(self) -> None:
-        """Replace MemoryStorage's private timer start, which each count calls."""
+        """Replace MemoryStorage's private timer start, which each count calls (limits is
+        pinned; tests/test_rate_counters.py fails if a new version starts threads again)."""
         now = time.monotonic()
         if now - self.swept < SWEEP_EVERY or not self.sweeping.acquire(blocking=False):
             return
