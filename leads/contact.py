@@ -7,7 +7,6 @@ rules, which differ, so each platform has its own email normaliser.
 import hashlib
 import re
 import unicodedata
-from functools import lru_cache
 
 import phonenumbers
 
@@ -68,7 +67,6 @@ def microsoft_email(email: str) -> str | None:
     return plain
 
 
-@lru_cache(maxsize=256)  # intake reads each number twice: to validate it, then to store it
 def e164_phone(phone: str, country: str | None) -> str | None:
     """Return the phone number in E.164, reading national numbers in the given country."""
     text = phone.strip()
