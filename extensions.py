@@ -47,7 +47,9 @@ class MemoryCounters(MemoryStorage):
             self.sweeping.release()
 
     def sweep(self, now: float) -> None:
-        """Drop the counters and moving-window entries that expired by `now`."""
+        """Drop the counters and moving-window entries that expired by `now` (not with
+        MemoryStorage's own sweep: it reads each key again after listing them, and a count
+        that dropped the key meanwhile makes it raise KeyError)."""
         for key, expiry in list(self.expirations.items()):
             if expiry <= now:
                 self.storage.pop(key, None)

@@ -38,7 +38,11 @@ def test_expired_counters_are_dropped_by_a_later_count(monkeypatch):
     storage = MemoryCounters()
     for number in range(100):
         storage.incr(f"gone-{number}", 0.01)
+        storage.acquire_entry(f"window-{number}", 5, 0.01)  # moving-window entries too
+    storage.acquire_entry("window-0", 5, 60)  # a key with an expired and a live entry
     time.sleep(0.02)
     storage.incr("new", 60)
     assert set(storage.storage) == {"new"}
     assert set(storage.expirations) == {"new"}
+    assert set(storage.events) == {"window-0"}
+    assert len(storage.events["window-0"]) == 1
