@@ -1,5 +1,6 @@
-"""Upload files on disk: written from the ledger to a temporary name, then renamed, so a
-crash never leaves a half file under a final name; and the leftovers of a killed run."""
+"""Upload files on disk: written to a temporary name as the run assigns their rows (or
+later, from the ledger), then renamed, so a crash never leaves a half file under a final
+name; and the leftovers of a killed run."""
 
 import glob
 import hashlib
@@ -34,53 +35,105 @@ def file_rows(file: ExportFile) -> Iterator:
         yield from (record.row(platform, kind, name) for record in batch)
 
 
+class AtomicFile:
+    """A file written under a temporary name and renamed into place once complete, so a
+    crash never leaves a half file under the final name: at most a temporary file."""
+
+    def __init__(self, final: str):
+        self.final, folder = final, os.path.dirname(final)
+        os.makedirs(folder, exist_ok=True)
+        handle, self.temporary = tempfile.mkstemp(dir=folder, prefix=TEMPORARY[0],
+                                                  suffix=TEMPORARY[1])  # fmt: skip
+        self.stream = os.fdopen(handle, "w", encoding="utf-8", newline="")
+
+    def commit(self) -> tuple[str, int]:
+        """Put the file in place, on disk; return its SHA-256 and size."""
+        try:
+            self.stream.flush()
+            os.fsync(self.stream.fileno())
+            self.stream.close()
+            digest, size = hashlib.sha256(), 0
+            with open(self.temporary, "rb") as stream:
+                while chunk := stream.read(1 << 20):
+                    digest.update(chunk)
+                    size += len(chunk)
+            os.replace(self.temporary, self.final)
+        except BaseException:
+            self.discard()
+            raise
+        directory = os.open(os.path.dirname(self.final), os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+        return digest.hexdigest(), size
+
+    def discard(self) -> None:
+        """Close and delete the temporary file."""
+        self.stream.close()
+        if os.path.exists(self.temporary):
+            os.unlink(self.temporary)
+
+
 def write_atomically(final: str, write) -> tuple[str, int]:
     """Write through `write(stream)` to a temporary file, then rename it into place.
 
-    Return the SHA-256 and size. A crash leaves at most a temporary file, never a half file
-    under the final name.
+    Return the SHA-256 and size.
     """
-    folder = os.path.dirname(final)
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=folder, prefix=TEMPORARY[0], suffix=TEMPORARY[1])
+    file = AtomicFile(final)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            write(stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        digest, size = hashlib.sha256(), 0
-        with open(temporary, "rb") as stream:
-            while chunk := stream.read(1 << 20):
-                digest.update(chunk)
-                size += len(chunk)
-        os.replace(temporary, final)
+        write(file.stream)
     except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
+        file.discard()
         raise
-    directory = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-    return digest.hexdigest(), size
+    return file.commit()
 
 
-def write_file(file: ExportFile, out_dir: str, now: datetime, lease: timedelta) -> None:
-    """Write a pending file from the ledger and mark it written (commits)."""
-    kind = FILE_KINDS[file.kind]
-    written = 0
+class StreamedFile:
+    """A pending file's rows, written to a temporary file as the run assigns them, so the
+    run reads each row once; write_file() puts it in place."""
 
-    def counted(rows):
-        nonlocal written
-        for row in rows:
-            written += 1
-            yield row
+    def __init__(self, file: ExportFile, out_dir: str):
+        kind = FILE_KINDS[file.kind]
+        self.platform, self.kind = PLATFORMS[kind.platform], file.kind
+        self.name = file.conversion_name
+        self.optional = file.optional_columns  # the columns the rows are written with
+        self.atomic = AtomicFile(os.path.join(out_dir, file.path))
+        self.write_rows = kind.start(self.atomic.stream, self.optional)
+        self.rows = 0
 
-    def write(stream):
-        kind.write(stream, counted(file_rows(file)), file.optional_columns)
+    def add(self, records: list) -> None:
+        """Write records (the ledger's latest batch of the file) as rows."""
+        self.write_rows(record.row(self.platform, self.kind, self.name) for record in records)
+        self.rows += len(records)
 
-    file.sha256, file.size = write_atomically(os.path.join(out_dir, file.path), write)
+
+def write_file(file: ExportFile, out_dir: str, now: datetime, lease: timedelta,
+               streamed: StreamedFile | None = None) -> None:  # fmt: skip
+    """Put a pending file in place and mark it written (commits): the rows the run streamed
+    while it assigned them or, without them, the file's rows read from the ledger.
+
+    Streamed rows are written with the columns the file had then; when a later row gave
+    it more (a Google click file's GBRAID and WBRAID), the file is written from the ledger.
+    """
+    if streamed is not None and streamed.optional == file.optional_columns:
+        file.sha256, file.size = streamed.atomic.commit()
+        written = streamed.rows
+    else:
+        if streamed is not None:
+            streamed.atomic.discard()
+        kind, written = FILE_KINDS[file.kind], 0
+
+        def counted(rows):
+            nonlocal written
+            for row in rows:
+                written += 1
+                yield row
+
+        def write(stream):
+            kind.write(stream, counted(file_rows(file)), file.optional_columns)
+
+        file.sha256, file.size = write_atomically(os.path.join(out_dir, file.path), write)
     if written != file.rows:
         raise ExportFailed(f"{file.path}: the ledger holds {file.rows} rows, {written} written")
     file.status, file.written_at = "written", now

@@ -114,12 +114,13 @@ def spreadsheet_safe(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def write_csv(stream: TextIO, header: Iterable[str], rows: Iterable[Iterable[str]]) -> None:
-    """Write the time-zone row, the header and the rows to a text stream, CRLF line ends."""
+def start_csv(stream: TextIO, header: Iterable[str]):
+    """Write the time-zone row and the header to a text stream; return the CSV writer for
+    the rows after them (CRLF line ends)."""
     stream.write(TIMEZONE_ROW + "\r\n")
     writer = csv.writer(stream, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(header)
-    writer.writerows(rows)
+    return writer
 
 
 # Each column's cell, by column name; a file kind picks its columns from these.
@@ -178,11 +179,16 @@ class FileKind:
     def columns(self, optional: bool) -> tuple[str, ...]:
         return self.header + (self.optional_columns if optional else ())
 
-    def write(self, stream: TextIO, rows: Iterable, optional: bool = False) -> None:
-        """Write the whole file to a text stream, row by row."""
+    def start(self, stream: TextIO, optional: bool = False) -> Callable[[Iterable], None]:
+        """Write the file's first lines to a text stream; return what writes rows after them."""
         columns = self.columns(optional)
         cells = [self.cells[column] for column in columns]
-        write_csv(stream, columns, ([cell(row) for cell in cells] for row in rows))
+        writer = start_csv(stream, columns)
+        return lambda rows: writer.writerows([cell(row) for cell in cells] for row in rows)
+
+    def write(self, stream: TextIO, rows: Iterable, optional: bool = False) -> None:
+        """Write the whole file to a text stream, row by row."""
+        self.start(stream, optional)(rows)
 
     def render(self, rows: Iterable, optional: bool = False) -> str:
         """Return the whole file as text."""

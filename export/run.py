@@ -1,18 +1,19 @@
-"""The nightly run: assign new rows to files in the ledger, then write the files.
+"""The nightly run: assign new rows to files in the ledger, then put the files in place.
 
 Exactly once comes from the order of the work. Rows are first assigned to a file in the
 ledger (a conversion or adjustment can be in one file per platform: the primary key says
 so), batch by batch, each batch committed; in the same transactions, rows excluded for
 good are recorded once in the exclusion ledger, so no later run decides or counts them
-again. Then each file is written from its ledger rows to a temporary name and renamed into
-place. A run killed between the two leaves files `pending`; the next run writes them
-before anything else, byte for byte the same.
+again. Each committed batch's rows are written on to their files' temporary names, and
+once a goal's rows on a platform are all assigned, its files are renamed into place and
+marked written. A run killed in between leaves files `pending` (and temporary files, which
+the next run deletes); the next run writes them from the ledger before anything else.
 """
 
 import re
 import socket
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -23,6 +24,7 @@ from export import fates, lock, marks, sources
 from export.facts import key_param
 from export.files import (
     ExportFailed,
+    StreamedFile,
     check_writable,
     remove_leftovers,
     write_file,
@@ -94,6 +96,22 @@ def file_path(run: ExportRun, goal: Goal, kind: str, part: int) -> str:
     return f"{run.folder}/{goal.id:03d}-{goal_slug(goal)}.{kind}.part{part}.csv"
 
 
+@dataclass
+class Output:
+    """A real run's output: the run, its folder, and the files whose rows it is writing."""
+
+    run: ExportRun
+    out_dir: str
+    clock: Callable[[], datetime]
+    streams: dict[int, StreamedFile] = field(default_factory=dict)  # by file ID
+
+    def discard(self) -> None:
+        """Delete the temporary files of the files not put in place."""
+        for streamed in self.streams.values():
+            streamed.atomic.discard()
+        self.streams.clear()
+
+
 class Assigner:
     """Put rows into the run's files for one goal and platform, 100,000 rows a file.
 
@@ -101,11 +119,13 @@ class Assigner:
     set for every row costs more than deciding the row.
     """
 
-    def __init__(self, run: ExportRun, goal: Goal, platform: Platform, report: Report):
-        self.run, self.goal, self.platform, self.report = run, goal, platform, report
+    def __init__(self, output: Output, goal: Goal, platform: Platform, report: Report):
+        self.output, self.run, self.goal, self.platform = output, output.run, goal, platform
+        self.report = report
         self.current: dict[str, ExportFile] = {}
         self.ids: dict[str, int] = {}
         self.rows: dict[str, int] = {}
+        self.files: dict[int, ExportFile] = {}
 
     def file_id(self, kind: str) -> int:
         """Return the file the next row of a kind goes to; start a part when one is full."""
@@ -124,6 +144,7 @@ class Assigner:
             db.session.add(current)
             db.session.flush()
             self.current[kind], self.ids[kind], self.rows[kind] = current, current.id, 0
+            self.files[current.id] = current
             self.report.files.append(current)
         self.rows[kind] += 1
         return self.ids[kind]
@@ -133,16 +154,34 @@ class Assigner:
         for kind, file in self.current.items():
             file.rows = self.rows[kind]
 
+    def stream(self, batch: dict[int, list]) -> None:
+        """Write a committed batch's records, by file ID, on to their files."""
+        streams = self.output.streams
+        for file_id, records in batch.items():
+            if (streamed := streams.get(file_id)) is None:
+                streamed = streams[file_id] = StreamedFile(self.files[file_id],
+                                                           self.output.out_dir)  # fmt: skip
+            streamed.add(records)
 
-def assign(run: ExportRun | None, goal: Goal, platform: Platform, now: datetime,
+    def finish(self) -> None:
+        """Put the goal's files on the platform in place: every row of theirs is assigned."""
+        streams = self.output.streams
+        for file in self.files.values():
+            write_file(file, self.output.out_dir, self.output.clock(), LEASE,
+                       streams.get(file.id))  # fmt: skip
+            streams.pop(file.id, None)
+
+
+def assign(output: Output | None, goal: Goal, platform: Platform, now: datetime,
            report: Report) -> None:  # fmt: skip
-    """Decide every undecided row of a goal for a platform, and ledger what is decided.
+    """Decide every undecided row of a goal for a platform, ledger what is decided, and
+    write the goal's files on the platform.
 
     Rows that go out are assigned to a file; rows excluded for good are recorded as such,
-    once, so later runs neither decide nor count them again. With no run (a dry run)
+    once, so later runs neither decide nor count them again. With no output (a dry run)
     nothing is written: the report only counts.
     """
-    assigner = Assigner(run, goal, platform, report) if run else None
+    assigner = Assigner(output, goal, platform, report) if output else None
     start, lowest_held = marks.settled_below(goal.id, platform.name), None
     for batch in sources.undecided_conversions(goal.id, platform.name, start):
         decided = fates.decide_conversions(goal, platform, batch, now)
@@ -154,16 +193,21 @@ def assign(run: ExportRun | None, goal: Goal, platform: Platform, now: datetime,
         marks.advance(goal.id, platform.name, start, lowest_held, now)
         db.session.commit()
     for batch in sources.undecided_adjustments(goal.id, platform):
-        decided = fates.decide_adjustments(platform, batch, now, run.id if run else None)
+        run_id = output.run.id if output else None
+        decided = fates.decide_adjustments(platform, batch, now, run_id)
         _ledger(assigner, report, decided, ExportedAdjustment, ExcludedAdjustment)
+    if assigner is not None:
+        assigner.finish()
 
 
 def _ledger(assigner: Assigner | None, report: Report, decided, exported, excluded) -> None:
-    """Count a batch's fates and, in a real run, record them in one transaction."""
+    """Count a batch's fates and, in a real run, record them in one transaction, then
+    write the rows going out on to their files."""
     key = "conversion_id" if exported is ExportedConversion else "adjustment_id"
     platform = assigner.platform.name if assigner else ""
     run_id = assigner.run.id if assigner else None
     rows: dict = {exported: [], excluded: []}
+    out: dict[int, list] = defaultdict(list)  # records going out, by file ID
     for record, kind, fate in decided:
         if fate.state == "held":
             report.skip(kind, f"held: {fate.reason}")
@@ -181,6 +225,7 @@ def _ledger(assigner: Assigner | None, report: Report, decided, exported, exclud
                 ):
                     assigner.current[kind].optional_columns = True  # GBRAID and WBRAID columns
                 rows[exported].append({"platform": platform, key: record.id, "file_id": file_id})
+                out[file_id].append(record)
     if assigner is None:
         return
     assigner.count()
@@ -189,6 +234,7 @@ def _ledger(assigner: Assigner | None, report: Report, decided, exported, exclud
             db.session.execute(insert(model.__table__), ledger)
     lock.renew(LEASE)
     db.session.commit()
+    assigner.stream(out)
 
 
 def utcnow() -> datetime:
@@ -208,7 +254,7 @@ def run_export(out_dir: str, goal_names: Iterable[str] = (), platforms: Iterable
     holder = lock.acquire(LEASE)
     if holder:
         raise ExportBusy(f"another export is running: {holder}")
-    run = None
+    run = output = None
     try:
         db.session.execute(
             update(ExportRun).where(ExportRun.status == "running").values(status="interrupted")
@@ -220,18 +266,19 @@ def run_export(out_dir: str, goal_names: Iterable[str] = (), platforms: Iterable
         report.run_id = run.id
         report.leftovers = remove_leftovers(out_dir)
         finish_pending(out_dir, clock)
+        output = Output(run, out_dir, clock)
         for goal, platform in list(platform_goals(goal_names, platforms)):
-            assign(run, goal, platform, clock(), report)
+            assign(output, goal, platform, clock(), report)
         run.skipped = {kind: dict(reasons) for kind, reasons in sorted(report.skipped.items())}
         db.session.commit()
-        for file in report.files:
-            write_file(file, out_dir, clock(), LEASE)
         report.files = [WrittenFile(f.path, f.kind, f.part, f.rows, f.sha256)
                         for f in report.files]  # fmt: skip
         run.status, run.finished_at = "finished", clock()
         db.session.commit()
         write_manifest(run, out_dir)
     except Exception as error:
+        if output is not None:
+            output.discard()
         db.session.rollback()
         if run is not None:
             run.status, run.error, run.finished_at = "failed", str(error)[:2000], clock()
