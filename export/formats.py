@@ -42,7 +42,7 @@ ADJUSTMENT_WORDS = {
 CONSENT_WORDS = {"granted": "Granted", "denied": "Denied"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a run builds one per row, and frozen costs 4 times that
 class ConversionRow:
     """One conversion as a platform file needs it."""
 
