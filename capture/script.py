@@ -5,10 +5,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from calmjs.parse import es5
-from calmjs.parse.unparsers.es5 import minify_print
-from zopfli.gzip import compress as gzip_compress
-
 from capture.params import CLICK_ID_PARAMS, PARAMS
 
 SOURCE = Path(__file__).resolve().parent.parent / "static" / "js" / "capture.js"
@@ -45,6 +41,12 @@ def inject_registry(source: str) -> str:
 
 def build_script(path: Path = SOURCE) -> BuiltScript:
     """Read, inject, minify and compress the capture script."""
+    # Imported here, on the first request for the script: the minifier's grammar tables
+    # cost every process (each `flask` command, each worker) 60 ms to import.
+    from calmjs.parse import es5
+    from calmjs.parse.unparsers.es5 import minify_print
+    from zopfli.gzip import compress as gzip_compress
+
     source = inject_registry(path.read_text(encoding="utf-8"))
     # calmjs.parse renames local names safely; a whitespace-only minifier misses the budget.
     minified = minify_print(es5(source), obfuscate=True, shadow_funcname=True, drop_semi=True)
