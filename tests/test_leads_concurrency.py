@@ -1,13 +1,19 @@
 """Many visitors at once: every acknowledged lead is exactly one row, and no 5xx."""
 
+import itertools
 import json
+import shutil
+import sqlite3
 import urllib.error
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 
 import pytest
+from sqlalchemy import event
 
+import database
 from database import db
 from leads.models import Lead
 from tests.conftest import LiveServer, make_app
@@ -56,3 +62,41 @@ def test_concurrent_posts_each_become_exactly_one_row(busy_server):
     assert len(stored) == len(set(stored))
     assert set(stored) == acknowledged
     assert len(stored) == POSTS - POSTS // 3
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_sqlite_log_is_copied_into_the_database_outside_the_writers_queue(
+    app, client, database_url, tmp_path, monkeypatch
+):
+    """A checkpoint (SQLite's own: 1,000 pages and two fsyncs) would hold every writer up."""
+    monkeypatch.setattr(database, "_turns", itertools.count(1))
+    checkpoints = []  # whether the writers' queue was held, for each checkpoint
+
+    def spy(connection, cursor, statement, *args):
+        if "wal_checkpoint" in statement:
+            checkpoints.append(database._SQLITE_WRITER.locked())
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", spy)
+    for number in range(database.CHECKPOINT_EVERY):
+        assert client.post("/leads", json={"email": f"v{number}@example.com"}).status_code == 201
+    assert checkpoints == [False]
+    # The database file alone, without its write-ahead log, holds every lead.
+    copy = tmp_path / "without-log.db"
+    shutil.copy(database_url.removeprefix("sqlite:///"), copy)
+    with closing(sqlite3.connect(copy)) as connection:
+        tables = {name for (name,) in connection.execute("SELECT name FROM sqlite_master")}
+        assert "leads" in tables, "the log was never copied into the database file"
+        stored = connection.execute("SELECT count(*) FROM leads").fetchone()[0]
+    assert stored == database.CHECKPOINT_EVERY
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_failed_checkpoint_still_acknowledges_the_stored_lead(app, client, monkeypatch,
+                                                                caplog):  # fmt: skip
+    monkeypatch.setattr(database, "_turns", itertools.count(database.CHECKPOINT_EVERY))
+    monkeypatch.setattr(database, "CHECKPOINT", "PRAGMA wal_checkpoint(")  # an error in SQLite
+    assert client.post("/leads", json={"email": "v@example.com"}).status_code == 201
+    assert "SQLite checkpoint failed (OperationalError)" in caplog.text
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(Lead)) == 1
