@@ -74,8 +74,8 @@ def register_click():
         for name, value in report.items()
         if name != "landing_url"
     ]
+    connection = db.session.connection()  # outside the queue: SQLite locks at the INSERT
     with writer_turn():
-        connection = db.session.connection()
         connection.execute(insert_new_clicks(connection.dialect.name), rows)
         db.session.commit()
     return "", 204

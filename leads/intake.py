@@ -92,8 +92,8 @@ def store_lead(values: dict, click_ids: list[dict], key: str | None, fingerprint
            "fingerprint": fingerprint}  # fmt: skip
     session = db.session
     try:
+        connection = session.connection()  # outside the queue: SQLite locks at the INSERT
         with writer_turn():
-            connection = session.connection()
             lead_id = connection.execute(INSERT_LEAD, row).scalar_one()
             words = search_word_rows(lead_id, row.get("name"), row.get("company"))
             if words:
