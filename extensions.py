@@ -7,6 +7,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+import flask_limiter._extension
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -64,6 +65,10 @@ class MemoryCounters(MemoryStorage):
                     self.events.pop(key, None)
                     self.locks.pop(key, None)
 
+
+# Flask-Limiter builds the counters it falls back on while Redis is away with limits' own
+# MemoryStorage, not through `memory://`: the same race, in an outage, under load.
+flask_limiter._extension.MemoryStorage = MemoryCounters
 
 migrate = Migrate()
 limiter = Limiter(get_remote_address)
