@@ -3,6 +3,7 @@ by ID, so memory stays flat at any volume."""
 
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
+from functools import cache
 
 from sqlalchemy import Row, and_, exists, func, null, select
 from sqlalchemy.orm import aliased
@@ -33,6 +34,7 @@ def _rows(query) -> Sequence[Row]:
     return db.session.connection().execute(query).all()
 
 
+@cache  # built once per argument: SQLAlchemy statements are immutable, building one is not cheap
 def _conversion_query(platform: str | None, to_decide: bool):
     """Select conversions with their lead and the lead's click IDs (the platform's, when
     one is named), one row per click ID, in ID order.
