@@ -90,17 +90,6 @@ class UTCDateTime(TypeDecorator):
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
 
-    def result_processor(self, dialect, coltype):
-        """Parse and mark UTC in one call per value (an export reads millions)."""
-        parse = self.impl_instance.result_processor(dialect, coltype)
-        if parse is None:
-            return super().result_processor(dialect, coltype)
-
-        def process(value):
-            return None if value is None else parse(value).replace(tzinfo=UTC)
-
-        return process
-
 
 @event.listens_for(Engine, "connect")
 def configure_sqlite(dbapi_connection, connection_record) -> None:
@@ -171,8 +160,9 @@ def _checkpoint() -> None:
         with db.engine.connect() as connection:
             connection.exec_driver_sql(CHECKPOINT)
     except SQLAlchemyError as error:
+        cause = getattr(error, "orig", None) or error  # the driver's error, when there is one
         log.warning("SQLite checkpoint failed (%s); SQLite's own will copy the log",
-                    type(error.orig or error).__name__)  # fmt: skip
+                    type(cause).__name__)  # fmt: skip
 
 
 def render_migration_item(type_: str, obj, autogen_context):

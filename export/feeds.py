@@ -19,11 +19,11 @@ from sqlalchemy import select
 from capture.payload import storable_text
 from database import db
 from export import sources
+from export.assign import MAX_ROWS_PER_FILE, goal_slug
 from export.fates import decide_conversions
 from export.formats import FILE_KINDS
 from export.models import Feed, FeedFetch
 from export.platforms import PLATFORMS
-from export.run import MAX_ROWS_PER_FILE, goal_slug
 from extensions import limiter
 from leads.models import Goal
 

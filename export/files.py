@@ -2,6 +2,7 @@
 later, from the ledger), then renamed, so a crash never leaves a half file under a final
 name; and the leftovers of a killed run."""
 
+import contextlib
 import glob
 import hashlib
 import json
@@ -23,16 +24,13 @@ class ExportFailed(RuntimeError):
     """The run stopped; nothing it had not written is marked written."""
 
 
-def file_rows(file: ExportFile) -> Iterator:
-    """Yield a file's rows from the ledger, in ID order: the same bytes on every write."""
-    platform = PLATFORMS[FILE_KINDS[file.kind].platform]
-    if FILE_KINDS[file.kind].subject == "conversion":
-        batches = sources.conversions_in_file(file.id, platform.name)
-    else:
-        batches = sources.adjustments_in_file(file.id, platform)
-    kind, name = file.kind, file.conversion_name  # read once: model attributes cost
-    for batch in batches:
-        yield from (record.row(platform, kind, name) for record in batch)
+def ledger_batches(file: ExportFile) -> Iterator[list]:
+    """Yield the records the ledger put in a file, in ID order, batch by batch."""
+    kind = FILE_KINDS[file.kind]
+    platform = PLATFORMS[kind.platform]
+    if kind.subject == "conversion":
+        return sources.conversions_in_file(file.id, platform.name)
+    return sources.adjustments_in_file(file.id, platform)
 
 
 class AtomicFile:
@@ -69,10 +67,15 @@ class AtomicFile:
         return digest.hexdigest(), size
 
     def discard(self) -> None:
-        """Close and delete the temporary file."""
-        self.stream.close()
-        if os.path.exists(self.temporary):
-            os.unlink(self.temporary)
+        """Close and delete the temporary file (a full disk that refused its rows refuses
+        the rest of them again on closing: deleted all the same)."""
+        try:
+            self.stream.close()
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.temporary)
 
 
 def write_atomically(final: str, write) -> tuple[str, int]:
@@ -90,8 +93,8 @@ def write_atomically(final: str, write) -> tuple[str, int]:
 
 
 class StreamedFile:
-    """A pending file's rows, written to a temporary file as the run assigns them, so the
-    run reads each row once; write_file() puts it in place."""
+    """A pending file's rows, written to a temporary file batch by batch (as the run
+    assigns them, or from the ledger); write_file() puts it in place."""
 
     def __init__(self, file: ExportFile, out_dir: str):
         kind = FILE_KINDS[file.kind]
@@ -99,7 +102,11 @@ class StreamedFile:
         self.name = file.conversion_name
         self.optional = file.optional_columns  # the columns the rows are written with
         self.atomic = AtomicFile(os.path.join(out_dir, file.path))
-        self.write_rows = kind.start(self.atomic.stream, self.optional)
+        try:
+            self.write_rows = kind.start(self.atomic.stream, self.optional)
+        except BaseException:
+            self.atomic.discard()
+            raise
         self.rows = 0
 
     def add(self, records: list) -> None:
@@ -115,27 +122,24 @@ def write_file(file: ExportFile, out_dir: str, now: datetime, lease: timedelta,
 
     Streamed rows are written with the columns the file had then; when a later row gave
     it more (a Google click file's GBRAID and WBRAID), the file is written from the ledger.
+    A file goes in place only with as many rows as the ledger gives it.
     """
-    if streamed is not None and streamed.optional == file.optional_columns:
-        file.sha256, file.size = streamed.atomic.commit()
-        written = streamed.rows
-    else:
+    if streamed is None or streamed.optional != file.optional_columns:
         if streamed is not None:
             streamed.atomic.discard()
-        kind, written = FILE_KINDS[file.kind], 0
-
-        def counted(rows):
-            nonlocal written
-            for row in rows:
-                written += 1
-                yield row
-
-        def write(stream):
-            kind.write(stream, counted(file_rows(file)), file.optional_columns)
-
-        file.sha256, file.size = write_atomically(os.path.join(out_dir, file.path), write)
-    if written != file.rows:
-        raise ExportFailed(f"{file.path}: the ledger holds {file.rows} rows, {written} written")
+        streamed = StreamedFile(file, out_dir)
+        try:
+            for batch in ledger_batches(file):
+                streamed.add(batch)
+        except BaseException:
+            streamed.atomic.discard()
+            raise
+    ledgered = sources.ledger_rows(file.id, FILE_KINDS[file.kind].subject)
+    if streamed.rows != ledgered:
+        streamed.atomic.discard()
+        raise ExportFailed(f"{file.path}: the ledger holds {ledgered} rows, {streamed.rows} "
+                           "written")  # fmt: skip
+    file.sha256, file.size = streamed.atomic.commit()
     file.status, file.written_at = "written", now
     lock.renew(lease)
     db.session.commit()
@@ -156,8 +160,12 @@ def write_manifest(run: ExportRun, out_dir: str) -> None:
         ],
         "skipped": run.skipped,
     }  # fmt: skip
-    path = os.path.join(out_dir, run.folder, "manifest.json")
+    path = manifest_path(run, out_dir)
     write_atomically(path, lambda stream: json.dump(manifest, stream, indent=2, sort_keys=True))
+
+
+def manifest_path(run: ExportRun, out_dir: str) -> str:
+    return os.path.join(out_dir, run.folder, "manifest.json")
 
 
 def check_writable(out_dir: str) -> None:

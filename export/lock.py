@@ -14,6 +14,7 @@ from database import db, upsert_insert
 from export.models import ExportLock
 
 LOCK_NAME = "export"
+LEASE = timedelta(minutes=2)  # a run renews it after each batch and file
 
 
 class LockLost(RuntimeError):

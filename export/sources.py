@@ -191,6 +191,12 @@ def conversions_in_file(file_id: int, platform: str) -> Iterator[list[Conversion
         yield _complete(platform, _where(Conversion.id.in_(in_page)), to_decide=False)
 
 
+def ledger_rows(file_id: int, subject: str) -> int:
+    """Return how many conversions or adjustments (`subject`) the ledger put in a file."""
+    ledger = ExportedConversion if subject == "conversion" else ExportedAdjustment
+    return db.session.scalar(select(func.count()).where(ledger.file_id == file_id))
+
+
 def conversions_by_id(ids: Sequence[int]) -> list[ConversionRecord]:
     """Return the records of the given conversions, in ID order."""
     return _complete(None, _where(Conversion.id.in_(ids)))

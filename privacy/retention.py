@@ -17,9 +17,9 @@ from sqlalchemy import and_, delete, exists, or_, select, update
 from capture.models import Click
 from database import db
 from export import lock, sources
+from export.lock import LEASE
 from export.models import ExportRun
 from export.platforms import PLATFORMS
-from export.run import LEASE
 from leads.models import ERASED, Conversion, Goal, Lead, LeadClickId
 from privacy.erasure import erase_lead
 

@@ -6,6 +6,7 @@ import subprocess
 import pytest
 from sqlalchemy import func, select
 
+from export.files import AtomicFile
 from export.models import ExportedConversion, ExportFile, ExportRun
 from tests.conftest import require
 from tests.test_export_run import OLD, bulk_conversions, ledger_is_exactly_once, scalar
@@ -69,3 +70,12 @@ def test_a_read_only_folder_is_refused_before_anything_is_assigned(app, runner, 
     )
     assert scalar(app, select(func.count()).select_from(ExportedConversion)) == 0
     assert scalar(app, select(func.count()).select_from(ExportRun)) == 0
+
+
+def test_a_file_the_full_disk_refused_leaves_no_temporary_file(small_disk):
+    """Rows still buffered meet the full disk on closing: the file is deleted all the same."""
+    (small_disk / "other-files").write_bytes(b"0" * 16384)  # the disk is full
+    refused = AtomicFile(str(small_disk / "run-000001" / "001-goal.microsoft-conversions.csv"))
+    refused.stream.write("x" * 100)  # buffered: nothing refused yet
+    refused.discard()
+    assert not list(small_disk.rglob("*.tmp"))

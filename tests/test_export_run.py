@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, insert, select
+from sqlalchemy.exc import OperationalError
 
 from database import db
-from export import lock, run, sources
+from export import assign, fates, files, lock, sources
 from export.models import (
     ExcludedConversion,
     ExportedConversion,
@@ -131,7 +132,7 @@ def test_the_same_click_converted_twice_at_the_same_time_goes_once(app, seed, go
 def test_a_braid_in_a_later_batch_gives_the_whole_google_file_its_columns(
     app, seed, goal, tmp_path, monkeypatch
 ):
-    """Rows go on to a file batch by batch; a GBRAID two batches in changes its header."""
+    """Rows go on to a file batch by batch; a GBRAID in the second batch changes its header."""
     monkeypatch.setattr(sources, "BATCH_SIZE", 1)
     for click_id in (("gclid", "google", GCLID), ("gbraid", "google", "0AAAAAo-BraiD_1")):
         converted_lead(seed, goal, click_ids=(click_id,))
@@ -230,8 +231,8 @@ def test_a_run_that_fails_between_files_is_finished_by_the_next(app, seed, goal,
                                                                 monkeypatch):  # fmt: skip
     for _ in range(3):
         converted_lead(seed, goal, click_ids=(("msclkid", "microsoft", os.urandom(16).hex()),))
-    monkeypatch.setattr(run, "MAX_ROWS_PER_FILE", 1)
-    real, calls = run.write_file, []
+    monkeypatch.setattr(assign, "MAX_ROWS_PER_FILE", 1)
+    real, calls = assign.write_file, []
 
     def crash_after_first(*args):
         if calls:
@@ -239,12 +240,12 @@ def test_a_run_that_fails_between_files_is_finished_by_the_next(app, seed, goal,
         calls.append(args)
         real(*args)
 
-    monkeypatch.setattr(run, "write_file", crash_after_first)
+    monkeypatch.setattr(assign, "write_file", crash_after_first)
     with pytest.raises(ExportFailed, match="No space left"):
         export(app, tmp_path)
     assert len(list(tmp_path.rglob("*.csv"))) == 1
     assert not list(tmp_path.rglob("*.tmp"))
-    monkeypatch.setattr(run, "write_file", real)
+    monkeypatch.setattr(assign, "write_file", real)
     report = export(app, tmp_path)
     assert report.files == []  # nothing new: the failed run's files were finished first
     ledger_is_exactly_once(app, tmp_path, 3)
@@ -323,7 +324,7 @@ def old_goal(seed):
 def test_a_run_killed_halfway_is_completed_exactly_once(app, seed, database_url, old_goal,
                                                         tmp_path):  # fmt: skip
     """100,001 rows make two files, then 30,000 a third; the kill lands once the first is
-    in place, before the third is."""
+    in place."""
     bulk_conversions(app, old_goal, 100_001)
     bulk_conversions(app, seed.goal("Second", created_at=OLD, google_action_name=None), 30_000)
     process = flask_export(database_url, tmp_path)
@@ -344,13 +345,61 @@ def test_a_run_killed_halfway_is_completed_exactly_once(app, seed, database_url,
             select(ExportFile.goal_id, ExportFile.part, ExportFile.rows, ExportFile.run_id)
         ).all()
     assert statuses == ["interrupted", "finished"]
-    # The killed run had assigned the first goal's rows (the second run put in place a file
-    # it left pending); its temporary files are gone.
+    # The killed run had assigned the first goal's rows; its temporary files are gone, and
+    # each run's manifest lists the files in its folder.
     assert sorted(part for part in parts if part[0] == old_goal) == [
         (old_goal, 1, 100_000, 1), (old_goal, 2, 1, 1)
     ]  # fmt: skip
-    assert any(run_id == 2 for *_, run_id in parts), "the kill came after the last file"
     assert not list(tmp_path.rglob("*.tmp"))
+    manifests_list_their_files(tmp_path)
+
+
+def manifests_list_their_files(folder: Path) -> None:
+    """Every run folder has a manifest, which lists exactly the upload files beside it."""
+    for run_folder in folder.glob("run-*"):
+        listed = json.loads((run_folder / "manifest.json").read_text())["files"]
+        assert sorted(f["path"] for f in listed) == sorted(p.name for p in run_folder.glob("*.csv"))
+
+
+def test_a_run_stopped_after_a_goals_files_gets_its_manifest_from_the_next(
+    app, seed, goal, tmp_path, monkeypatch
+):
+    """A run puts each goal's files in place as it goes: one that fails later has files."""
+    converted_lead(seed, goal, click_ids=(("msclkid", "microsoft", MSCLKID),))
+    second = seed.goal("Second", created_at=OLD, google_action_name=None)
+    converted_lead(seed, second, click_ids=(("msclkid", "microsoft", "a" * 32),))
+    real = fates.decide_conversions
+
+    def database_gone_at_the_second_goal(goal, *args):
+        if goal.id == second:
+            raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+        return real(goal, *args)
+
+    monkeypatch.setattr(fates, "decide_conversions", database_gone_at_the_second_goal)
+    with pytest.raises(OperationalError):
+        export(app, tmp_path)
+    assert len(list(tmp_path.rglob("*.csv"))) == 1 and not list(tmp_path.rglob("*.json"))
+    monkeypatch.undo()
+    export(app, tmp_path)
+    manifests_list_their_files(tmp_path)
+    assert len(list(tmp_path.glob("run-*/manifest.json"))) == 2
+    ledger_is_exactly_once(app, tmp_path, 2)
+
+
+def test_a_file_goes_in_place_only_with_every_row_the_ledger_gave_it(app, seed, goal, tmp_path,
+                                                                     monkeypatch):  # fmt: skip
+    for _ in range(2):
+        converted_lead(seed, goal, click_ids=(("msclkid", "microsoft", os.urandom(16).hex()),))
+    add = files.StreamedFile.add
+    monkeypatch.setattr(
+        files.StreamedFile, "add", lambda streamed, records: add(streamed, records[1:])
+    )
+    with pytest.raises(ExportFailed, match="the ledger holds 2 rows, 1 written"):
+        export(app, tmp_path)
+    assert not list(tmp_path.rglob("*.csv")) and not list(tmp_path.rglob("*.tmp"))
+    monkeypatch.undo()
+    export(app, tmp_path)  # written from the ledger
+    ledger_is_exactly_once(app, tmp_path, 2)
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
