@@ -108,11 +108,16 @@ class StreamedFile:
             self.atomic.discard()
             raise
         self.rows = 0
+        self.hashes = False  # whether a row carries a lead's hashed email or phone
 
     def add(self, records: list) -> None:
         """Write records (the ledger's latest batch of the file) as rows."""
-        self.write_rows(record.row(self.platform, self.kind, self.name) for record in records)
-        self.rows += len(records)
+        rows = [record.row(self.platform, self.kind, self.name) for record in records]
+        self.hashes = self.hashes or any(
+            getattr(row, "email_sha256", None) or getattr(row, "phone_sha256", None) for row in rows
+        )
+        self.write_rows(rows)
+        self.rows += len(rows)
 
 
 def write_file(file: ExportFile, out_dir: str, now: datetime, lease: timedelta,
@@ -120,13 +125,18 @@ def write_file(file: ExportFile, out_dir: str, now: datetime, lease: timedelta,
     """Put a pending file in place and mark it written (commits): the rows the run streamed
     while it assigned them or, without them, the file's rows read from the ledger.
 
-    Streamed rows are written with the columns the file had then; when a later row gave
-    it more (a Google click file's GBRAID and WBRAID), the file is written from the ledger.
-    A file goes in place only with as many rows as the ledger gives it.
+    Streamed rows are as the run read them: the file is written from the ledger instead
+    when a later row gave it more columns (a Google click file's GBRAID and WBRAID), or
+    when a lead whose hashes it carries was erased meanwhile. A file goes in place only
+    with as many rows as the ledger gives it.
     """
-    if streamed is None or streamed.optional != file.optional_columns:
-        if streamed is not None:
-            streamed.atomic.discard()
+    if streamed is not None and (
+        streamed.optional != file.optional_columns
+        or (streamed.hashes and sources.erased_in_file(file.id))
+    ):
+        streamed.atomic.discard()
+        streamed = None
+    if streamed is None:
         streamed = StreamedFile(file, out_dir)
         try:
             for batch in ledger_batches(file):

@@ -21,7 +21,7 @@ from export.models import (
 )
 from export.platforms import Platform
 from export.records import AdjustmentRecord, ConversionRecord
-from leads.models import Adjustment, Conversion, Lead, LeadClickId
+from leads.models import ERASED, Adjustment, Conversion, Lead, LeadClickId
 
 BATCH_SIZE = 2000
 RECORD_COLUMNS = 13  # the query's first columns are a ConversionRecord's, then a click ID's
@@ -195,6 +195,14 @@ def ledger_rows(file_id: int, subject: str) -> int:
     """Return how many conversions or adjustments (`subject`) the ledger put in a file."""
     ledger = ExportedConversion if subject == "conversion" else ExportedAdjustment
     return db.session.scalar(select(func.count()).where(ledger.file_id == file_id))
+
+
+def erased_in_file(file_id: int) -> bool:
+    """Tell whether the lead of a conversion the ledger put in a file is erased."""
+    return bool(db.session.scalar(select(exists().where(
+        ExportedConversion.file_id == file_id, Conversion.id == ExportedConversion.conversion_id,
+        Lead.id == Conversion.lead_id, Lead.status == ERASED,
+    ))))  # fmt: skip
 
 
 def conversions_by_id(ids: Sequence[int]) -> list[ConversionRecord]:

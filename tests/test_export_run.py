@@ -26,6 +26,7 @@ from export.models import (
 )
 from export.run import ExportBusy, ExportFailed, run_export
 from leads.models import Adjustment, Conversion, Lead, LeadClickId
+from privacy.erasure import erase_lead
 from tests.test_export_formats import read_upload
 
 NOW = datetime.now(UTC)
@@ -156,6 +157,29 @@ def test_enhanced_goal_sends_hashes_and_respects_denied_consent(app, seed, tmp_p
     assert [r["Google Click ID"] for r in files["google-clicks"]] == [GCLID]
     assert "c" * 64 not in "".join(p.read_text() for p in tmp_path.rglob("*.csv"))
     assert "microsoft-conversions" not in files  # the goal has no Microsoft name
+
+
+def test_a_lead_erased_while_the_run_writes_leaves_with_no_hashes(app, seed, tmp_path,
+                                                                   monkeypatch):  # fmt: skip
+    goal = seed.goal("Enhanced", created_at=OLD, google_enhanced=True, microsoft_hashed=True)
+    conversion = converted_lead(seed, goal, email_sha256_google="a" * 64,
+                                email_sha256_microsoft="d" * 64, ad_user_data="granted")  # fmt: skip
+    real = assign.write_file
+
+    def erased_before_the_files_go_in_place(*args):
+        with app.app_context():
+            erase_lead(db.session.get(Conversion, conversion).lead, NOW)
+            db.session.commit()
+        real(*args)
+
+    monkeypatch.setattr(assign, "write_file", erased_before_the_files_go_in_place)
+    report = export(app, tmp_path)
+    # Microsoft's row was assigned before the erasure: it goes, keyed by its click ID only.
+    [row] = uploads(tmp_path)["microsoft-conversions"]
+    assert row["Microsoft Click ID"] == MSCLKID and row["Hashed Email Address"] == ""
+    assert report.skipped == {"google-clicks": {"excluded: lead's personal data erased": 1}}
+    written = "".join(path.read_text() for path in tmp_path.rglob("*.csv"))
+    assert "a" * 64 not in written and "d" * 64 not in written
 
 
 def test_adjustments_follow_their_conversion_in_a_later_run(app, seed, goal, tmp_path):
