@@ -114,13 +114,13 @@ def spreadsheet_safe(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def start_csv(stream: TextIO, header: Iterable[str]):
-    """Write the time-zone row and the header to a text stream; return the CSV writer for
-    the rows after them (CRLF line ends)."""
+def start_csv(stream: TextIO, header: Iterable[str]) -> Callable[[Iterable[Iterable[str]]], None]:
+    """Write the time-zone row and the header to a text stream; return what writes the rows
+    after them (CRLF line ends)."""
     stream.write(TIMEZONE_ROW + "\r\n")
     writer = csv.writer(stream, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writerow(header)
-    return writer
+    return writer.writerows
 
 
 # Each column's cell, by column name; a file kind picks its columns from these.
@@ -183,8 +183,8 @@ class FileKind:
         """Write the file's first lines to a text stream; return what writes rows after them."""
         columns = self.columns(optional)
         cells = [self.cells[column] for column in columns]
-        writer = start_csv(stream, columns)
-        return lambda rows: writer.writerows([cell(row) for cell in cells] for row in rows)
+        write_rows = start_csv(stream, columns)
+        return lambda rows: write_rows([cell(row) for cell in cells] for row in rows)
 
     def write(self, stream: TextIO, rows: Iterable, optional: bool = False) -> None:
         """Write the whole file to a text stream, row by row."""
