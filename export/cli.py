@@ -14,6 +14,7 @@ from export.pipeline import pipeline
 from export.platforms import PLATFORMS
 from export.rules import EXCLUSIONS
 from export.run import ExportBusy, ExportFailed, Report, run_export
+from export.workers import default_jobs
 from leads.models import Goal
 
 bp = Blueprint("export_cli", __name__, cli_group="export")
@@ -43,7 +44,9 @@ def print_report(report: Report, dry_run: bool) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Export folder (default CLOSELOOP_EXPORT_DIR).")  # fmt: skip
 @click.option("--dry-run", is_flag=True, help="Show what would be written; change nothing.")
-def run_command(goals, platforms, out_dir, dry_run) -> None:
+@click.option("--jobs", type=click.IntRange(min=1), default=default_jobs, show_default="cores",
+              help="Goals exported at once, each by its own process.")  # fmt: skip
+def run_command(goals, platforms, out_dir, dry_run, jobs) -> None:
     """Write the new conversions and adjustments to upload files, once each."""
     out_dir = out_dir or current_app.config["EXPORT_DIR"]
     known = set(db.session.scalars(select(Goal.name).where(Goal.name.in_(goals))))
@@ -53,7 +56,7 @@ def run_command(goals, platforms, out_dir, dry_run) -> None:
     # again and again while millions of short-lived rows come and go.
     gc.freeze()
     try:
-        report = run_export(out_dir, goals, platforms, dry_run=dry_run)
+        report = run_export(out_dir, goals, platforms, dry_run=dry_run, jobs=jobs)
     except ExportBusy as busy:
         click.echo(f"Not run: {busy}.", err=True)
         sys.exit(EXIT_BUSY)

@@ -15,6 +15,7 @@ from export.models import ExportLock
 
 LOCK_NAME = "export"
 LEASE = timedelta(minutes=2)  # a run renews it after each batch and file
+_run_process: dict[str, int] = {}  # in a run's worker process: {"pid": the run's process}
 
 
 class LockLost(RuntimeError):
@@ -22,7 +23,12 @@ class LockLost(RuntimeError):
 
 
 def this_holder() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{socket.gethostname()}:{_run_process.get('pid', os.getpid())}"
+
+
+def act_for(pid: int) -> None:
+    """Hold the lease as the run's process `pid` does (in a worker it started)."""
+    _run_process["pid"] = pid
 
 
 def _dead_on_this_host(holder: str | None) -> bool:

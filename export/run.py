@@ -7,7 +7,8 @@ good are recorded once in the exclusion ledger, so no later run decides or count
 again. Each committed batch's rows are written on to their files' temporary names, and
 once a goal's rows on a platform are all assigned, its files are renamed into place and
 marked written. A run killed in between leaves files `pending` (and temporary files, which
-the next run deletes); the next run writes them from the ledger before anything else.
+the next run deletes); the next run writes them from the ledger before anything else. Goals are exported side
+by side, by one worker process per core (export/workers.py).
 """
 
 import os
@@ -32,6 +33,7 @@ from export.files import (
 from export.lock import LEASE
 from export.models import ExportFile, ExportRun
 from export.platforms import PLATFORMS
+from export.workers import assign_in_workers, failure
 from leads.models import Goal
 
 __all__ = ["ExportBusy", "ExportFailed", "Report", "run_export"]
@@ -66,8 +68,9 @@ def utcnow() -> datetime:
 
 
 def run_export(out_dir: str, goal_names: Iterable[str] = (), platforms: Iterable[str] = (),
-               dry_run: bool = False, clock=utcnow) -> Report:  # fmt: skip
-    """Run the export once; see the module docstring for how it stays exactly once."""
+               dry_run: bool = False, clock=utcnow, jobs: int = 1) -> Report:  # fmt: skip
+    """Run the export once, in `jobs` processes; see the module docstring for how it stays
+    exactly once."""
     report = Report()
     if dry_run:
         for goal, platform in list(platform_goals(goal_names, platforms)):
@@ -90,13 +93,17 @@ def run_export(out_dir: str, goal_names: Iterable[str] = (), platforms: Iterable
         report.run_id = run.id
         report.leftovers = remove_leftovers(out_dir)
         finish_pending(out_dir, clock)
-        run_files = RunFiles(run, out_dir, clock)
-        for goal, platform in list(platform_goals(goal_names, platforms)):
-            assign(run_files, goal, platform, clock(), report)
+        pairs = list(platform_goals(goal_names, platforms))
+        if (jobs := min(jobs, len(pairs))) > 1:
+            assign_in_workers(run, out_dir, pairs, clock, report, jobs)
+        else:
+            run_files = RunFiles(run, out_dir, clock)
+            for goal, platform in pairs:
+                assign(run_files, goal, platform, clock(), report)
         run.skipped = {kind: dict(reasons) for kind, reasons in sorted(report.skipped.items())}
         db.session.commit()
-        report.files = [WrittenFile(f.path, f.kind, f.part, f.rows, f.sha256)
-                        for f in report.files]  # fmt: skip
+        report.files = sorted((WrittenFile(f.path, f.kind, f.part, f.rows, f.sha256)
+                               for f in report.files), key=lambda f: f.path)  # fmt: skip
         run.status, run.finished_at = "finished", clock()
         db.session.commit()
         write_manifest(run, out_dir)
@@ -106,7 +113,7 @@ def run_export(out_dir: str, goal_names: Iterable[str] = (), platforms: Iterable
             run.status, run.error, run.finished_at = "failed", str(error)[:2000], clock()
             db.session.commit()
         if isinstance(error, OSError):
-            raise ExportFailed(f"writing the export failed: {error}") from error
+            raise ExportFailed(failure(error)) from error
         raise
     finally:
         if run_files is not None:

@@ -327,14 +327,15 @@ def test_a_run_whose_lease_was_taken_stops(app):
             lock.renew(timedelta(minutes=1))
 
 
-def flask_export(database_url: str, folder: Path) -> subprocess.Popen:
+def flask_export(database_url: str, folder: Path, *options: str) -> subprocess.Popen:
     env = {
         **os.environ,
         "CLOSELOOP_DATABASE_URL": database_url,
         "CLOSELOOP_ENVIRONMENT": "development",
     }  # importing wsgi.py set production
     return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "app", "export", "run", "--out", str(folder)],
+        [sys.executable, "-m", "flask", "--app", "app", "export", "run", "--out", str(folder),
+         *options],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 
@@ -348,10 +349,10 @@ def old_goal(seed):
 def test_a_run_killed_halfway_is_completed_exactly_once(app, seed, database_url, old_goal,
                                                         tmp_path):  # fmt: skip
     """100,001 rows make two files, then 30,000 a third; the kill lands once the first is
-    in place."""
+    in place. One process: the goals one after the other."""
     bulk_conversions(app, old_goal, 100_001)
     bulk_conversions(app, seed.goal("Second", created_at=OLD, google_action_name=None), 30_000)
-    process = flask_export(database_url, tmp_path)
+    process = flask_export(database_url, tmp_path, "--jobs", "1")
     deadline = time.monotonic() + 100
     while not list(tmp_path.rglob("*.csv")) and time.monotonic() < deadline:
         assert process.poll() is None, process.stderr.read()
