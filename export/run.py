@@ -7,8 +7,8 @@ good are recorded once in the exclusion ledger, so no later run decides or count
 again. Each committed batch's rows are written on to their files' temporary names, and
 once a goal's rows on a platform are all assigned, its files are renamed into place and
 marked written. A run killed in between leaves files `pending` (and temporary files, which
-the next run deletes); the next run writes them from the ledger before anything else. Goals are exported side
-by side, by one worker process per core (export/workers.py).
+the next run deletes); the next run writes them from the ledger before anything else.
+Goals are exported side by side, by one worker process per core (export/workers.py).
 """
 
 import os
