@@ -3,15 +3,19 @@
 For each size, seeds a fresh database (leads with an MSCLKID, each converted once, goals
 set up for Microsoft), then runs in child processes, one after the other:
   * the baseline: one plain sqlite3 query and csv.writer writing the same rows to one
-    file per goal (no rules, no ledger);
-  * `flask export run`, as cron runs it.
+    file per goal (no rules, no ledger), in one process;
+  * `flask export run`, as cron runs it: goals side by side, one worker per core;
+  * `flask export run --jobs 1` on a copy of the same database: the goals one after the
+    other, in one process, as the baseline.
 Prints wall time, rows/s, the ratio export ÷ baseline, and each child's peak memory (max
-RSS): memory must stay flat from 100,000 to 1,000,000 because the run streams.
+RSS of a process, the largest worker's for the run): memory must stay flat from 100,000
+to 1,000,000 because the run streams.
 
 Run: .venv/bin/python bench/export.py [--sizes 100000,1000000]
 """
 
 import argparse
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -122,18 +126,29 @@ def measure_in(folder: Path, count: int) -> dict:
     started = time.perf_counter()
     seed(str(database), count)
     seeded = time.perf_counter() - started
+    copy = folder / "one-process.db"
+    shutil.copyfile(database, copy)
     (folder / "baseline").mkdir()
     base_s, base_mb, base_out = timed_child(
         [sys.executable, "-c", BASELINE, str(database), str(folder / "baseline")], env
     )
     assert int(base_out.strip()) == count, base_out
-    run_s, run_mb, _ = timed_child([BIN / "flask", "--app", "app", "export", "run"], env)
-    files = list((folder / "out").rglob("*.csv"))
-    written = sum(1 for path in files for _ in path.open()) - 2 * len(files)  # minus 2 headers
-    assert written == count, (written, count)
-    again_s, _, _ = timed_child([BIN / "flask", "--app", "app", "export", "run"], env)
+    run = [BIN / "flask", "--app", "app", "export", "run"]
+    run_s, run_mb, _ = timed_child(run, env)
+    assert written(folder / "out") == count
+    again_s, _, _ = timed_child(run, env)
+    one_env = {**env, "CLOSELOOP_DATABASE_URL": f"sqlite:///{copy}",
+               "CLOSELOOP_EXPORT_DIR": str(folder / "one")}  # fmt: skip
+    one_s, _, _ = timed_child([*run, "--jobs", "1"], one_env)
+    assert written(folder / "one") == count
     return {"count": count, "seeded": seeded, "base_s": base_s, "base_mb": base_mb,
-            "run_s": run_s, "run_mb": run_mb, "again_s": again_s}  # fmt: skip
+            "run_s": run_s, "run_mb": run_mb, "again_s": again_s, "one_s": one_s}  # fmt: skip
+
+
+def written(out: Path) -> int:
+    """Count the rows of the upload files under a folder (each has two lines before them)."""
+    files = list(out.rglob("*.csv"))
+    return sum(1 for path in files for _ in path.open()) - 2 * len(files)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -153,9 +168,10 @@ def figures(args) -> list[Figure]:
     """Return rows/s, peak memory and the re-run's time per size, against the baseline's."""
     rows = []
     for r in each_size(args):
-        size = f"{r['count']:,} conversions"
+        size, baseline = f"{r['count']:,} conversions", r["count"] / r["base_s"]
         rows += [
-            Figure("export", f"rows/s, {size}", r["count"] / r["run_s"], r["count"] / r["base_s"]),
+            Figure("export", f"rows/s, {size}", r["count"] / r["run_s"], baseline),
+            Figure("export", f"rows/s, 1 process, {size}", r["count"] / r["one_s"], baseline),
             Figure("export", f"peak MiB, {size}", r["run_mb"], r["base_mb"]),
             Figure("export", f"re-run s (nothing new), {size}", r["again_s"]),
         ]
@@ -165,12 +181,14 @@ def figures(args) -> list[Figure]:
 def main() -> None:
     args = parser().parse_args()
     print(f"{'conversions':>12}{'baseline s':>12}{'rows/s':>10}{'export s':>10}{'rows/s':>10}"
-          f"{'ratio':>7}{'base MiB':>10}{'export MiB':>12}{'re-run s':>10}")  # fmt: skip
+          f"{'ratio':>7}{'1 process s':>13}{'ratio':>7}{'base MiB':>10}{'export MiB':>12}"
+          f"{'re-run s':>10}")  # fmt: skip
     for r in each_size(args):
         count = r["count"]
         print(f"{count:>12,}{r['base_s']:>12.1f}{count / r['base_s']:>10,.0f}{r['run_s']:>10.1f}"
-              f"{count / r['run_s']:>10,.0f}{r['base_s'] / r['run_s']:>7.3f}{r['base_mb']:>10.0f}"
-              f"{r['run_mb']:>12.0f}{r['again_s']:>10.1f}", flush=True)  # fmt: skip
+              f"{count / r['run_s']:>10,.0f}{r['base_s'] / r['run_s']:>7.3f}{r['one_s']:>13.1f}"
+              f"{r['base_s'] / r['one_s']:>7.3f}{r['base_mb']:>10.0f}{r['run_mb']:>12.0f}"
+              f"{r['again_s']:>10.1f}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -33,9 +33,9 @@ def decide_conversions(goal: Goal, platform: Platform, batch: list[ConversionRec
                        now: datetime) -> list[Decided]:  # fmt: skip
     """Return each conversion of a batch with its file kind and fate on the platform."""
     duplicates = sources.earlier_duplicates(goal.id, platform, batch)
-    option = platform.option(goal)
-    return [(record, *conversion_fate(platform, record.facts(goal), option, now,
-                                      duplicates.get(record.id)))
+    option, created_at, window_days = platform.option(goal), goal.created_at, goal.window_days
+    return [(record, *conversion_fate(platform, record.facts(created_at, window_days), option,
+                                      now, duplicates.get(record.id)))
             for record in batch]  # fmt: skip
 
 
@@ -55,7 +55,8 @@ def undecided_conversions(goal: Goal, platform: Platform, now: datetime) -> Iter
 def _conversion_warning(goal: Goal, platform: Platform, record: ConversionRecord,
                         now: datetime) -> str | None:  # fmt: skip
     duplicates = sources.earlier_duplicates(goal.id, platform, [record])
-    return entry_warning(platform, record.facts(goal), platform.option(goal), now,
+    facts = record.facts(goal.created_at, goal.window_days)
+    return entry_warning(platform, facts, platform.option(goal), now,
                          duplicates.get(record.id))  # fmt: skip
 
 

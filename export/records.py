@@ -30,10 +30,12 @@ class ConversionRecord:
     retracted: bool = False
     click_ids: dict[str, ClickId] = field(default_factory=dict)
 
-    def facts(self, goal) -> ConversionFacts:
+    def facts(self, goal_created_at: datetime, window_days: int) -> ConversionFacts:
+        """Return what the rules know of the conversion, for a goal (by its creation time
+        and window: an ORM attribute read per row costs more than the rule)."""
         return ConversionFacts(
             converted_at=self.converted_at, lead_created_at=self.lead_created_at,
-            goal_created_at=goal.created_at, window_days=goal.window_days,
+            goal_created_at=goal_created_at, window_days=window_days,
             click_ids=self.click_ids, email_sha256_google=self.email_sha256_google,
             email_sha256_microsoft=self.email_sha256_microsoft, phone_sha256=self.phone_sha256,
             ad_user_data=self.ad_user_data, currency=self.currency,
