@@ -53,7 +53,8 @@ def assign_in_workers(run: ExportRun, out_dir: str, pairs: list[tuple[Goal, Plat
     for _ in range(jobs):
         todo.put(None)
     app = current_app._get_current_object()
-    db.session.commit()  # the run is stored, and the connection back in the pool
+    db.session.commit()  # the run is stored, and the connection back in the pool,
+    db.engine.dispose()  # closed: a worker must not inherit it (SQLite's locks are per process)
     workers = []
     try:
         for _ in range(jobs):
@@ -90,7 +91,7 @@ def _work(app, run_id: int, out_dir: str, clock, todo, result) -> None:
     _die_with_parent()
     report = Report(run_id=run_id)
     with app.app_context():
-        db.engine.dispose(close=False)  # the parent's connections stay the parent's
+        db.engine.dispose(close=False)  # any the parent still has out stay the parent's
         run_files = RunFiles(db.session.get(ExportRun, run_id), out_dir, clock)
         try:
             while (pair := todo.get()) is not None:
