@@ -126,7 +126,7 @@ def _lead(n: int, click_id, at: datetime, rng: random.Random) -> Lead:
     config = current_app.config
     submission = split_submission(pairs, config["HONEYPOT_FIELD"])
     fields = lead_schema(config["DEFAULT_COUNTRY"]).load(submission.fields)
-    values = lead_values(fields, submission, config["DEFAULT_COUNTRY"])
+    values = lead_values(fields, submission)
     values["status"] = "spam" if n % 23 == 22 else "new"
     public_id, _ = store_lead(values, click_id_rows(submission.params), None,
                               submission.fingerprint(), at)  # fmt: skip

@@ -9,23 +9,22 @@ from sqlalchemy.exc import IntegrityError
 from capture.models import Click
 from capture.params import PARAMS_BY_KEY, is_valid
 from database import db, writer_turn
-from leads.contact import e164_phone, email_hashes, sha256_hex
+from leads.contact import email_hashes, sha256_hex
 from leads.models import Lead, LeadClickId, LeadSearchWord, search_word_rows
 from leads.submission import Submission
 
 CLICK_ID_MAX = 500
 
 
-def lead_values(fields: dict, submission: Submission, default_country: str) -> dict:
-    """Return the columns of a lead from its validated fields (pure)."""
-    email, phone = fields.get("email"), fields.get("phone")
-    phone_e164 = e164_phone(phone, fields.get("country") or default_country) if phone else None
+def lead_values(fields: dict, submission: Submission) -> dict:
+    """Return the columns of a lead from its validated fields, the phone number among them
+    read in E.164 (pure)."""
+    email, phone_e164 = fields.get("email"), fields.get("phone_e164")
     return {
         **fields,
         **email_hashes(email),
         # lower() can lengthen text ("İ" becomes two characters); the column holds 254.
         "email_search": email.lower()[:254] if email else None,
-        "phone_e164": phone_e164,
         "phone_sha256": sha256_hex(phone_e164) if phone_e164 else None,
         "attribution": {k: v for k, v in submission.params.items() if not _is_click_id(k)},
         "extra": submission.extra,

@@ -2,7 +2,15 @@
 
 from functools import cache
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    post_load,
+    pre_load,
+    validate,
+    validates_schema,
+)
 from phonenumbers import SUPPORTED_REGIONS
 
 from leads.contact import e164_phone
@@ -54,16 +62,22 @@ class LeadSchema(Schema):
 
     @validates_schema
     def require_contact(self, data: dict, **kwargs) -> None:
-        """Require an email or a phone number, and a phone number that can be dialled."""
+        """Require an email or a phone number."""
         if not data.get("email") and not data.get("phone"):
             message = "Enter an email address or a phone number."
             raise ValidationError({"email": [message], "phone": [message]})
-        phone = data.get("phone")
-        if phone and not e164_phone(phone, data.get("country") or self.default_country):
-            raise ValidationError(
-                "Enter a phone number we can call, with its country code (+1 425 555 0100).",
-                "phone",
-            )
+
+    @post_load
+    def dialable_phone(self, data: dict, **kwargs) -> dict:
+        """Refuse a phone number that cannot be dialled; keep the one read as `phone_e164`."""
+        if phone := data.get("phone"):
+            data["phone_e164"] = e164_phone(phone, data.get("country") or self.default_country)
+            if data["phone_e164"] is None:
+                raise ValidationError(
+                    "Enter a phone number we can call, with its country code (+1 425 555 0100).",
+                    "phone",
+                )
+        return data
 
 
 @cache

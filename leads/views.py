@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_limiter.util import get_remote_address
 from limits import parse as parse_limit
+from marshmallow import ValidationError
 from werkzeug.exceptions import Forbidden
 
 from capture.origins import request_origin_allowed
@@ -62,13 +63,15 @@ def create():
     form = {**submission.fields, "submission_id": key} if key else submission.fields
     schema = lead_schema(config["DEFAULT_COUNTRY"])
     if submission.honeypot:
-        # Answer a bot like a person; keep its post as spam only when it is a whole lead.
         count_rejection("leads.create", "honeypot")
-        if schema.validate(form):
+    try:
+        fields = schema.load(form)
+    except ValidationError:
+        if submission.honeypot:  # answer a bot like a person; keep only a whole lead, as spam
             return acknowledge(secrets.token_hex(16), submission.next_url, False)
-    fields = schema.load(form)
+        raise
     key = fields.pop("submission_id", None)
-    values = lead_values(fields, submission, config["DEFAULT_COUNTRY"])
+    values = lead_values(fields, submission)
     values["status"] = lead_status(submission.honeypot)
     values["origin"] = storable_text(request.headers.get("Origin") or "")[:255] or None
     public_id, replayed = store_lead(

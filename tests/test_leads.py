@@ -273,8 +273,9 @@ def test_honeypot_answers_like_success_and_stores_spam(app, client):
     ]
 
 
-def test_honeypot_post_without_contact_is_answered_but_not_stored(app, client):
-    answer = client.post("/leads", json={"name": "bot", "_gotcha": "x"})
+@pytest.mark.parametrize("contact", [{}, {"phone": "12"}], ids=["none", "undialable phone"])
+def test_honeypot_post_without_contact_is_answered_but_not_stored(app, client, contact):
+    answer = client.post("/leads", json={"name": "bot", "_gotcha": "x", **contact})
     assert answer.status_code == 201
     assert leads(app) == []
 
