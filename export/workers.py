@@ -1,9 +1,9 @@
 """A run's goals shared among worker processes, one core each (Linux: forked).
 
 Each goal's work on a platform stands on its own (export/assign.py: rows ledgered batch by
-batch, then the goal's files put in place), so workers take the next goal from a queue
-until none is left. They act for the run's process: they renew its lease, and they die
-with it, so the lease never outlives the writers it stands for.
+batch, then the goal's files put in place), so workers take the next goal until none is
+left. They act for the run's process: they renew its lease, and they die with it, so the
+lease never outlives the writers it stands for.
 """
 
 import ctypes
@@ -47,11 +47,8 @@ def assign_in_workers(run: ExportRun, out_dir: str, pairs: list[tuple[Goal, Plat
     has stopped, if one failed or died: the goals finished stay written, and the next run
     finishes the files the others left pending."""
     context = multiprocessing.get_context("fork")
-    todo = context.SimpleQueue()
-    for goal, platform in pairs:
-        todo.put((goal.id, platform.name))
-    for _ in range(jobs):
-        todo.put(None)
+    todo = [(goal.id, platform.name) for goal, platform in pairs]
+    taken = context.Value("i", 0)  # how many pairs workers have taken, in order
     app = current_app._get_current_object()
     db.session.commit()  # the run is stored, and the connection back in the pool,
     db.engine.dispose()  # closed: a worker must not inherit it (SQLite's locks are per process)
@@ -59,8 +56,8 @@ def assign_in_workers(run: ExportRun, out_dir: str, pairs: list[tuple[Goal, Plat
     try:
         for _ in range(jobs):
             reader, writer = context.Pipe(duplex=False)
-            worker = context.Process(target=_work,
-                                     args=(app, run.id, out_dir, clock, todo, writer))  # fmt: skip
+            work = (app, run.id, out_dir, clock, todo, taken, writer)
+            worker = context.Process(target=_work, args=work)
             worker.start()
             writer.close()  # the worker's end: reading gives EOFError once it is gone
             workers.append((worker, reader))
@@ -86,15 +83,15 @@ def _outcome(worker, reader) -> tuple[str, object]:
         return "failed", f"an export worker stopped (exit code {worker.exitcode})"
 
 
-def _work(app, run_id: int, out_dir: str, clock, todo, result) -> None:
-    """A worker: take goals from the queue until it is empty; send what it wrote."""
+def _work(app, run_id: int, out_dir: str, clock, todo, taken, result) -> None:
+    """A worker: take the next pair until none is left; send what it wrote."""
     _die_with_parent()
     report = Report(run_id=run_id)
     with app.app_context():
         db.engine.dispose(close=False)  # any the parent still has out stay the parent's
         run_files = RunFiles(db.session.get(ExportRun, run_id), out_dir, clock)
         try:
-            while (pair := todo.get()) is not None:
+            while (pair := _take(todo, taken)) is not None:
                 goal_id, platform = pair
                 assign(run_files, db.session.get(Goal, goal_id), PLATFORMS[platform], clock(),
                        report)  # fmt: skip
@@ -105,6 +102,14 @@ def _work(app, run_id: int, out_dir: str, clock, todo, result) -> None:
             result.send(("failed", failure(error)))
         finally:
             run_files.discard()
+
+
+def _take(todo: list, taken) -> tuple[int, str] | None:
+    """Return the next (goal ID, platform) no worker has taken, or None."""
+    with taken.get_lock():
+        index = taken.value
+        taken.value += 1
+    return todo[index] if index < len(todo) else None
 
 
 def _merge(report: Report, detail) -> None:
