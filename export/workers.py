@@ -56,7 +56,7 @@ def assign_in_workers(run: ExportRun, out_dir: str, pairs: list[tuple[Goal, Plat
     try:
         for _ in range(jobs):
             reader, writer = context.Pipe(duplex=False)
-            work = (app, run.id, out_dir, clock, todo, taken, writer)
+            work = (app, run.id, out_dir, clock, todo, taken, writer, os.getpid())
             worker = context.Process(target=_work, args=work)
             worker.start()
             writer.close()  # the worker's end: reading gives EOFError once it is gone
@@ -83,9 +83,9 @@ def _outcome(worker, reader) -> tuple[str, object]:
         return "failed", f"an export worker stopped (exit code {worker.exitcode})"
 
 
-def _work(app, run_id: int, out_dir: str, clock, todo, taken, result) -> None:
+def _work(app, run_id: int, out_dir: str, clock, todo, taken, result, run_pid: int) -> None:
     """A worker: take the next pair until none is left; send what it wrote."""
-    _die_with_parent()
+    _die_with(run_pid)
     report = Report(run_id=run_id)
     with app.app_context():
         db.engine.dispose(close=False)  # any the parent still has out stay the parent's
@@ -120,11 +120,10 @@ def _merge(report: Report, detail) -> None:
         report.skipped[kind].update(reasons)
 
 
-def _die_with_parent() -> None:
+def _die_with(run_pid: int) -> None:
     """Have Linux kill this worker when the run's process dies, however it dies, and hold
     the run's lease as that process."""
-    parent = os.getppid()
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # it died before the request took hold
+    if os.getppid() != run_pid:  # the run died before the request took hold
         os._exit(1)
-    lock.act_for(parent)
+    lock.act_for(run_pid)
