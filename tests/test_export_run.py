@@ -386,6 +386,22 @@ def manifests_list_their_files(folder: Path) -> None:
         assert sorted(f["path"] for f in listed) == sorted(p.name for p in run_folder.glob("*.csv"))
 
 
+def at_goal(monkeypatch, goal_id: int, happen) -> None:
+    """Make `happen()` happen when a run decides the goal's conversions, in any process."""
+    real = fates.decide_conversions
+
+    def deciding(goal, *args):
+        if goal.id == goal_id:
+            happen()
+        return real(goal, *args)
+
+    monkeypatch.setattr(fates, "decide_conversions", deciding)
+
+
+def database_gone() -> None:
+    raise OperationalError("SELECT", {}, Exception("server closed the connection"))
+
+
 def test_a_run_stopped_after_a_goals_files_gets_its_manifest_from_the_next(
     app, seed, goal, tmp_path, monkeypatch
 ):
@@ -393,14 +409,7 @@ def test_a_run_stopped_after_a_goals_files_gets_its_manifest_from_the_next(
     converted_lead(seed, goal, click_ids=(("msclkid", "microsoft", MSCLKID),))
     second = seed.goal("Second", created_at=OLD, google_action_name=None)
     converted_lead(seed, second, click_ids=(("msclkid", "microsoft", "a" * 32),))
-    real = fates.decide_conversions
-
-    def database_gone_at_the_second_goal(goal, *args):
-        if goal.id == second:
-            raise OperationalError("SELECT", {}, Exception("server closed the connection"))
-        return real(goal, *args)
-
-    monkeypatch.setattr(fates, "decide_conversions", database_gone_at_the_second_goal)
+    at_goal(monkeypatch, second, database_gone)
     with pytest.raises(OperationalError):
         export(app, tmp_path)
     assert len(list(tmp_path.rglob("*.csv"))) == 1 and not list(tmp_path.rglob("*.json"))

@@ -8,15 +8,16 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 
 from database import db
-from export import fates, workers
+from export import workers
 from export.models import ExportLock, ExportRun
 from export.run import ExportFailed
 from tests.test_export_run import (
     OLD,
+    at_goal,
     bulk_conversions,
+    database_gone,
     export,
     flask_export,
     ledger_is_exactly_once,
@@ -69,14 +70,7 @@ def test_goals_are_exported_side_by_side_exactly_once(app, seed, tmp_path, monke
 def test_a_worker_that_fails_fails_the_run_once_the_others_are_done(app, seed, tmp_path,
                                                                     monkeypatch):  # fmt: skip
     first, second = bulk_goals(app, seed, 20, 20)
-    real = fates.decide_conversions
-
-    def database_gone_at_the_second_goal(goal, *args):
-        if goal.id == second:
-            raise OperationalError("SELECT", {}, Exception("server closed the connection"))
-        return real(goal, *args)
-
-    monkeypatch.setattr(fates, "decide_conversions", database_gone_at_the_second_goal)
+    at_goal(monkeypatch, second, database_gone)
     with pytest.raises(ExportFailed, match="server closed the connection"):
         export(app, tmp_path, jobs=2)
     [(status, error)] = runs(app)
@@ -92,14 +86,7 @@ def test_a_worker_that_fails_fails_the_run_once_the_others_are_done(app, seed, t
 def test_a_worker_killed_fails_the_run_and_the_next_run_finishes_its_goal(app, seed, tmp_path,
                                                                           monkeypatch):  # fmt: skip
     _, second = bulk_goals(app, seed, 20, 20)
-    real = fates.decide_conversions
-
-    def killed_at_the_second_goal(goal, *args):
-        if goal.id == second:
-            os.kill(os.getpid(), signal.SIGKILL)
-        return real(goal, *args)
-
-    monkeypatch.setattr(fates, "decide_conversions", killed_at_the_second_goal)
+    at_goal(monkeypatch, second, lambda: os.kill(os.getpid(), signal.SIGKILL))
     with pytest.raises(ExportFailed, match=r"an export worker stopped \(exit code -9\)"):
         export(app, tmp_path, jobs=2)
     assert lease_holder(app) is None
