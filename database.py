@@ -135,7 +135,17 @@ def _queue_file(path: str) -> int:
 
 
 @contextmanager
-def writer_turn():
+def write_transaction():
+    """Yield a connection of its own (SQLAlchemy Core, no ORM unit of work) whose transaction
+    commits when the block ends, or rolls back if it raises; on a SQLite file, writers take
+    turns for it instead of polling for the lock."""
+    # Connected before the turn (SQLite locks at the first write, not before).
+    with db.engine.connect() as connection, _writer_turn(), connection.begin():
+        yield connection
+
+
+@contextmanager
+def _writer_turn():
     """Around a write transaction that ends inside the block: on a SQLite file, writers take
     turns instead of polling for the lock; elsewhere, nothing."""
     url = db.engine.url

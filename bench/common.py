@@ -58,17 +58,27 @@ def upgrade(env: dict) -> None:
 
 
 class Gunicorn:
-    """A gunicorn server on a free loopback port, with the project's gunicorn.conf.py, but
-    for worker recycling: a leak guard, which at a hello-world app's rate restarts workers
-    within the rounds and measures the restarts, not the app (recycling every 10,000
-    requests, the baseline did 4,300 clicks/s; without, 7,300 to 7,900)."""
+    """A gunicorn server on a free loopback port, with the project's gunicorn.conf.py but
+    for two settings, the same for every server a benchmark compares:
+
+    * worker recycling off: a leak guard, which at a hello-world app's rate restarts
+      workers within the rounds and measures the restarts, not the app (recycling every
+      10,000 requests, the baseline did 4,300 clicks/s; without, 7,300 to 7,900);
+    * a listening socket per worker (SO_REUSEPORT), so that the kernel spreads the load
+      generator's kept-alive connections over the workers. With one shared socket the
+      first worker to wake often accepts all 16 and the round runs on one core (the
+      baseline then did 2,400 clicks/s, against 6,600 to 6,800 when spread). Production
+      keeps the shared socket: nginx opens a connection per request, which spreads by
+      itself, and a per-worker socket drops the connections queued on it when a reload
+      stops its worker.
+    """
 
     def __init__(self, target: str, env: dict, workers: int, threads: int):
         self.port = free_port()
         command = [
             BIN / "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{self.port}",
             "--workers", str(workers), "--threads", str(threads), "--log-level", "warning",
-            "--max-requests", "0", target,
+            "--max-requests", "0", "--reuse-port", target,
         ]  # fmt: skip
         self.process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
         if not self.wait_until_healthy():

@@ -5,11 +5,12 @@ wrk (Debian's package, C) sends every request as a new visitor (bench/visitors.l
 IDs no other request carries) over 16 keep-alive connections from one thread, leaving the
 cores to the servers. The baseline, a hello-world Flask app that parses the JSON body and
 answers without storing anything (bench/hello.py), runs with the same gunicorn settings
-(gunicorn.conf.py's, worker recycling off: see bench/common.py); rounds alternate
-(baseline, SQLite, PostgreSQL, again) so that a slower moment of the machine falls on all
-of them. Prints, per target and kind of post, answered posts/s, p50 and p99 latency,
-refused posts and broken connections, the ratio to the baseline, and lost posts:
-acknowledged (2xx) minus the rows the round added, which must be 0.
+(gunicorn.conf.py's, but for worker recycling and a socket per worker: see
+bench/common.py); rounds alternate (baseline, SQLite, PostgreSQL, again) so that a slower
+moment of the machine falls on all of them. Prints, per target and kind of post, answered
+posts/s, p50 and p99 latency, refused posts and broken connections, the ratio to the
+baseline, and lost posts: acknowledged (2xx) minus the rows the round added, which must
+be 0.
 
 Run: .venv/bin/python bench/load.py [--seconds 10] [--rounds 3] [--connections 16]
 """

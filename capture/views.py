@@ -12,7 +12,7 @@ from capture.params import PARAMS_BY_KEY, find_param
 from capture.payload import read_pairs
 from capture.schemas import CLICK_REPORT
 from capture.script import SOURCE, BuiltScript, build_script
-from database import db, writer_turn
+from database import write_transaction
 from extensions import limiter, public
 
 bp = Blueprint("capture", __name__)
@@ -74,8 +74,6 @@ def register_click():
         for name, value in report.items()
         if name != "landing_url"
     ]
-    connection = db.session.connection()  # outside the queue: SQLite locks at the INSERT
-    with writer_turn():
+    with write_transaction() as connection:
         connection.execute(insert_new_clicks(connection.dialect.name), rows)
-        db.session.commit()
     return "", 204

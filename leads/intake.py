@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 
 from capture.models import Click
 from capture.params import PARAMS_BY_KEY, is_valid
-from database import db, writer_turn
+from database import db, write_transaction
 from leads.contact import email_hashes, sha256_hex
 from leads.models import Lead, LeadClickId, LeadSearchWord, search_word_rows
 from leads.submission import Submission
@@ -89,20 +89,16 @@ def store_lead(values: dict, click_ids: list[dict], key: str | None, fingerprint
     public_id = secrets.token_hex(16)
     row = {**values, "public_id": public_id, "created_at": now, "idempotency_key": key,
            "fingerprint": fingerprint}  # fmt: skip
-    session = db.session
     try:
-        connection = session.connection()  # outside the queue: SQLite locks at the INSERT
-        with writer_turn():
+        with write_transaction() as connection:
             lead_id = connection.execute(INSERT_LEAD, row).scalar_one()
             words = search_word_rows(lead_id, row.get("name"), row.get("company"))
             if words:
                 connection.execute(INSERT_WORDS, words)
             if click_ids:
                 connection.execute(INSERT_CLICK_ID, _click_id_parameters(lead_id, click_ids))
-            session.commit()
     except IntegrityError:
         # The same post again (a double click, a retry): answer with the first lead.
-        session.rollback()
         existing = find_replay(key, fingerprint)
         if existing is None:
             raise

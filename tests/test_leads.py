@@ -298,10 +298,11 @@ def test_one_address_is_quarantined_before_it_is_refused(database_url, tmp_path)
 
 
 def test_storage_failure_answers_5xx_never_success(app, client, monkeypatch):
-    def broken_commit():
-        raise OperationalError("INSERT", {}, Exception("disk I/O error"))
+    def broken_commit(dbapi_connection):
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
 
-    monkeypatch.setattr(db.session, "commit", broken_commit)
+    with app.app_context():
+        monkeypatch.setattr(db.engine.dialect, "do_commit", broken_commit)
     response = client.post("/leads", json={"email": "a@example.com"})
     assert response.status_code == 503
     assert response.get_json()["message"].startswith("Nothing was saved")
