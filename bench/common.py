@@ -67,10 +67,10 @@ class Gunicorn:
     * a listening socket per worker (SO_REUSEPORT), so that the kernel spreads the load
       generator's kept-alive connections over the workers. With one shared socket the
       first worker to wake often accepts all 16 and the round runs on one core (the
-      baseline then did 2,400 clicks/s, against 6,600 to 6,800 when spread). Production
-      keeps the shared socket: nginx opens a connection per request, which spreads by
-      itself, and a per-worker socket drops the connections queued on it when a reload
-      stops its worker.
+      baseline then did 2,434 to 2,577 clicks/s, against 6,573 to 6,844 when spread).
+      Production keeps the shared socket: nginx opens a connection per request, which
+      spreads by itself, and Linux resets the connections still queued on a per-worker
+      socket when a reload stops its worker (unless net.ipv4.tcp_migrate_req is set).
     """
 
     def __init__(self, target: str, env: dict, workers: int, threads: int):
