@@ -1,0 +1,69 @@
+"""A second reference for bench/load.py: what storing a click costs with nothing else.
+
+A Flask view that parses the JSON body and inserts its click IDs with the standard
+library's sqlite3, into the service's `clicks` table (created by its migrations), in the
+same writers' queue as the service (threads on a lock, processes on a file lock beside
+the database) and with the same SQLite settings. No validation, rate limit, origin check,
+CORS or SQLAlchemy: the service does all of that on top, so its rate can approach this
+one's but not pass it. SQLite only; the database is CLOSELOOP_DATABASE_URL's.
+"""
+
+import fcntl
+import os
+import sqlite3
+import threading
+from datetime import UTC, datetime
+
+from flask import Flask, request
+
+app = Flask(__name__)
+
+PATH = os.environ.get("CLOSELOOP_DATABASE_URL", "").removeprefix("sqlite:///")
+INSERT = ("INSERT INTO clicks (platform, param, click_id, first_seen, landing_url) "
+          "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")  # fmt: skip
+PLATFORMS = {"msclkid": "microsoft", "gclid": "google", "gbraid": "google", "wbraid": "google"}
+_threads = threading.local()
+_writers = threading.Lock()
+_queue = {}  # this process's queue file: {"pid": ..., "fd": ...}
+
+
+def connection() -> sqlite3.Connection:
+    """Return this thread's connection, opened as the service opens its own."""
+    if getattr(_threads, "pid", None) != os.getpid():
+        _threads.connection = sqlite3.connect(PATH, isolation_level=None)
+        for pragma in ("journal_mode=WAL", "busy_timeout=30000", "synchronous=NORMAL"):
+            _threads.connection.execute(f"PRAGMA {pragma}")
+        _threads.pid = os.getpid()
+    return _threads.connection
+
+
+def queue_file() -> int:
+    if _queue.get("pid") != os.getpid():
+        _queue.update(pid=os.getpid(), fd=os.open(PATH + "-writers", os.O_RDWR | os.O_CREAT))
+    return _queue["fd"]
+
+
+@app.post("/capture/clicks")
+def register_click():
+    """Store the click IDs of the body, first seen now; answer as the service does."""
+    body = request.get_json()
+    now = datetime.now(UTC).replace(tzinfo=None).isoformat(" ")
+    rows = [(PLATFORMS[name], name, value, now, body.get("landing_url"))
+            for name, value in body.items() if name in PLATFORMS]  # fmt: skip
+    database = connection()
+    with _writers:
+        descriptor = queue_file()
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            database.execute("BEGIN IMMEDIATE")
+            database.executemany(INSERT, rows)
+            database.execute("COMMIT")
+        finally:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+    return "", 204
+
+
+@app.get("/healthz")
+def healthz():
+    """Answer that the server is up."""
+    return {"status": "ok"}
