@@ -56,8 +56,8 @@ def register_click():
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         try:
             database.execute("BEGIN IMMEDIATE")
-            database.executemany(INSERT, rows)
-            database.execute("COMMIT")
+            with database:  # commits, or rolls back when the insert fails
+                database.executemany(INSERT, rows)
         finally:
             fcntl.flock(descriptor, fcntl.LOCK_UN)
     return "", 204
