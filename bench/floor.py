@@ -2,19 +2,26 @@
 
 A Flask view that parses the JSON body and inserts its click IDs with the standard
 library's sqlite3, into the service's `clicks` table (created by its migrations), in the
-same writers' queue as the service (threads on a lock, processes on a file lock beside
-the database) and with the same SQLite settings. No validation, rate limit, origin check,
-CORS or SQLAlchemy: the service does all of that on top, so its rate can approach this
-one's but not pass it. SQLite only; the database is CLOSELOOP_DATABASE_URL's.
+same writers' queue as the service (threads on a lock, processes on its file lock beside
+the database) and with its SQLite settings (database.py's own functions, not copies). No
+validation, rate limit, origin check, CORS or SQLAlchemy per request: the service does
+all of that on top, so its rate can approach this one's but not pass it. SQLite only; the
+database is CLOSELOOP_DATABASE_URL's.
 """
 
 import fcntl
 import os
 import sqlite3
+import sys
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 from flask import Flask, request
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from database import _queue_file, configure_sqlite  # noqa: E402
 
 app = Flask(__name__)
 
@@ -24,23 +31,15 @@ INSERT = ("INSERT INTO clicks (platform, param, click_id, first_seen, landing_ur
 PLATFORMS = {"msclkid": "microsoft", "gclid": "google", "gbraid": "google", "wbraid": "google"}
 _threads = threading.local()
 _writers = threading.Lock()
-_queue = {}  # this process's queue file: {"pid": ..., "fd": ...}
 
 
 def connection() -> sqlite3.Connection:
-    """Return this thread's connection, opened as the service opens its own."""
+    """Return this thread's connection, set up as the service sets up its own."""
     if getattr(_threads, "pid", None) != os.getpid():
         _threads.connection = sqlite3.connect(PATH, isolation_level=None)
-        for pragma in ("journal_mode=WAL", "busy_timeout=30000", "synchronous=NORMAL"):
-            _threads.connection.execute(f"PRAGMA {pragma}")
+        configure_sqlite(_threads.connection, None)
         _threads.pid = os.getpid()
     return _threads.connection
-
-
-def queue_file() -> int:
-    if _queue.get("pid") != os.getpid():
-        _queue.update(pid=os.getpid(), fd=os.open(PATH + "-writers", os.O_RDWR | os.O_CREAT))
-    return _queue["fd"]
 
 
 @app.post("/capture/clicks")
@@ -52,7 +51,7 @@ def register_click():
             for name, value in body.items() if name in PLATFORMS]  # fmt: skip
     database = connection()
     with _writers:
-        descriptor = queue_file()
+        descriptor = _queue_file(PATH)
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         try:
             database.execute("BEGIN IMMEDIATE")

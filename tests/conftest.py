@@ -5,6 +5,7 @@ import threading
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
 from app import create_app
@@ -83,6 +84,19 @@ def app(database_url, tmp_path):
     with app.app_context():
         db.session.remove()
         db.engine.dispose()
+
+
+@pytest.fixture
+def failing_commits(app, monkeypatch):
+    """Make every commit fail at the driver, as a full disk or a lost server would;
+    `failing_commits.undo()` makes them work again."""
+
+    def broken_commit(dbapi_connection):
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    with app.app_context():
+        monkeypatch.setattr(db.engine.dialect, "do_commit", broken_commit)
+    return monkeypatch
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
 
 from capture.models import Click
 from capture.script import GZIP_BUDGET
@@ -92,15 +91,10 @@ def test_click_id_is_recorded_once_and_keeps_its_first_time(app, client):
     assert recorded[0].first_seen == first
 
 
-def test_a_click_the_database_fails_to_store_is_answered_503(app, client, monkeypatch):
-    def broken_commit(dbapi_connection):
-        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
-
-    with app.app_context():
-        monkeypatch.setattr(db.engine.dialect, "do_commit", broken_commit)
+def test_a_click_the_database_fails_to_store_is_answered_503(app, client, failing_commits):
     response = client.post("/capture/clicks", json={"msclkid": MSCLKID})
     assert response.status_code == 503
-    monkeypatch.undo()
+    failing_commits.undo()
     assert clicks(app) == []
     assert client.post("/capture/clicks", json={"msclkid": MSCLKID}).status_code == 204
     assert [click.click_id for click in clicks(app)] == [MSCLKID]

@@ -4,7 +4,6 @@ import io
 import json
 
 import pytest
-from sqlalchemy.exc import OperationalError
 
 from capture.models import Click
 from database import db
@@ -297,19 +296,14 @@ def test_one_address_is_quarantined_before_it_is_refused(database_url, tmp_path)
     assert "leads.create             rate_limited                3" in output
 
 
-def test_storage_failure_answers_5xx_never_success(app, client, monkeypatch):
-    def broken_commit(dbapi_connection):
-        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
-
-    with app.app_context():
-        monkeypatch.setattr(db.engine.dialect, "do_commit", broken_commit)
+def test_storage_failure_answers_5xx_never_success(app, client, failing_commits):
     response = client.post("/leads", json={"email": "a@example.com"})
     assert response.status_code == 503
     assert response.get_json()["message"].startswith("Nothing was saved")
     form = client.post("/leads", data={"email": "a@example.com"}, headers=BROWSER)
     assert form.status_code == 503
     assert "Nothing was saved" in form.get_data(as_text=True)
-    monkeypatch.undo()
+    failing_commits.undo()
     assert leads(app) == []
 
 
